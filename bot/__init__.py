@@ -1,0 +1,1 @@
+"""Krishi Learn: the service (app, channels, sender, payments, i18n, CLI)."""

