@@ -1,0 +1,1 @@
+"""Channel adapters: provider payloads in, provider calls out. No course knowledge here."""

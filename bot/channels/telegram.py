@@ -1,0 +1,159 @@
+"""Everything Telegram-specific: the webhook secret, Update parsing, rendering
+replies as messages with inline keyboards, and reading Bot API errors."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import Header, HTTPException
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import SendResult
+from bot.messages import Inbound, Reply
+from bot.settings import Settings
+
+# Bot API limits, in characters.
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+class TelegramSecret:
+    """Depends: the `X-Telegram-Bot-Api-Secret-Token` header must match; else 403."""
+
+    def __init__(self, settings: Settings) -> None:
+        secret = settings.telegram_webhook_secret
+        self._secret = secret.get_secret_value().encode() if secret else None
+
+    def __call__(self, x_telegram_bot_api_secret_token: str | None = Header(default=None)) -> None:
+        given = (x_telegram_bot_api_secret_token or "").encode()
+        if self._secret is None or not hmac.compare_digest(given, self._secret):
+            raise HTTPException(status_code=403, detail="bad secret token")
+
+
+def parse_update(data: Any) -> tuple[Inbound | None, str | None]:
+    """An Update's JSON → (the farmer's action or None to ignore, callback query id).
+
+    Raises ValueError when the JSON is not an Update at all.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise ValueError("not a Telegram Update")
+    try:
+        update = Update.de_json(data, None)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"malformed Update: {exc}") from exc
+    event_id = str(update.update_id)
+
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        return (
+            Inbound(
+                channel="telegram",
+                external_user_id=str(chat_id),
+                external_message_id=event_id,
+                payload=query.data or "",
+                display_name=query.from_user.full_name,
+                language_hint=query.from_user.language_code,
+            ),
+            query.id,
+        )
+
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None, None  # edits, channel posts, groups: not a conversation with a farmer
+    user = message.from_user
+    return (
+        Inbound(
+            channel="telegram",
+            external_user_id=str(message.chat.id),
+            external_message_id=event_id,
+            text=message.text or message.caption or "",
+            display_name=user.full_name if user else None,
+            language_hint=user.language_code if user else None,
+            received_at=message.date.timestamp(),
+        ),
+        None,
+    )
+
+
+def answer_callback(callback_query_id: str) -> dict[str, Any]:
+    """The webhook's response body: Telegram runs it, which stops the button's spinner."""
+    return {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = [
+        [InlineKeyboardButton(option.label, callback_data=option.payload)]
+        for option in reply.options
+    ]
+    if reply.link:
+        rows.append([InlineKeyboardButton(reply.link_label or reply.link, url=reply.link)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramSender:
+    channel = "telegram"
+
+    def __init__(self, settings: Settings) -> None:
+        assert settings.telegram_bot_token is not None
+        timeout = settings.provider_timeout_s
+        request = HTTPXRequest(
+            connection_pool_size=settings.sender_concurrency,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
+        self._bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),
+            base_url=settings.telegram_api_base_url,
+            request=request,
+        )
+
+    @property
+    def bot(self) -> Bot:
+        return self._bot
+
+    async def send(self, address: str, reply: Reply) -> SendResult:
+        """One reply is one Bot API call; the outbox already split long text."""
+        text = reply.text
+        if reply.link and reply.link_label is None:
+            text = f"{text}\n{reply.link}"
+        try:
+            if reply.media_url:
+                sent = await self._bot.send_photo(
+                    address,
+                    reply.media_url,
+                    caption=text[:CAPTION_LIMIT],
+                    reply_markup=_keyboard(reply),
+                )
+            else:
+                sent = await self._bot.send_message(
+                    address,
+                    text,
+                    reply_markup=_keyboard(reply),
+                    disable_web_page_preview=not reply.link,
+                )
+        except RetryAfter as exc:
+            retry = exc.retry_after
+            seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+            return SendResult("retry", error="429 retry_after", retry_after=seconds)
+        except Forbidden as exc:
+            # "bot was blocked by the user" or "user is deactivated": no point retrying.
+            return SendResult(
+                "failed", error=f"403 {exc.message}", identity_inactive_reason="blocked"
+            )
+        except (BadRequest, InvalidToken) as exc:
+            return SendResult("failed", error=f"rejected: {exc.message}")
+        except TimedOut:
+            return SendResult("retry", error="timeout")
+        except NetworkError as exc:
+            return SendResult("retry", error=f"network: {exc.message}")
+        return SendResult("sent", provider_message_id=str(sent.message_id))
+
+    async def close(self) -> None:
+        await self._bot.shutdown()

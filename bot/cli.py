@@ -1,0 +1,201 @@
+"""The `krishi` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from bot import logs
+from bot.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Krishi Learn: farming lessons over WhatsApp and Telegram.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+content_app = typer.Typer(help="Course content.", no_args_is_help=True)
+telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
+i18n_app = typer.Typer(help="Translations.", no_args_is_help=True)
+app.add_typer(i18n_app, name="i18n")
+app.add_typer(db_app, name="db")
+app.add_typer(content_app, name="content")
+app.add_typer(telegram_app, name="telegram")
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("krishi")
+
+
+def _database_url(settings: Settings) -> tuple[str, bool]:
+    from db.engine import resolve_database_url
+
+    return resolve_database_url(settings.database_url, settings.embedded_pgdata)
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest migration. Migrations are the only way it is made."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    config.attributes["skip_logging"] = True
+    command.upgrade(config, "head")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the database (DATABASE_URL, or the embedded one)."""
+    logs.configure(json_lines=False)
+    url, embedded = _database_url(get_settings())
+    migrate(url)
+    typer.echo(f"database at head ({'embedded' if embedded else 'DATABASE_URL'})")
+
+
+def _app_factory() -> FastAPI:
+    from bot.app import create_app
+
+    settings = get_settings()
+    return create_app(settings, database_url=os.environ.get("KRISHI_RESOLVED_DATABASE_URL"))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    web_workers: int = typer.Option(1, "--workers", help="Web processes (each runs a sender)."),
+    migrate_first: bool = typer.Option(
+        None, "--migrate/--no-migrate", help="Migrate first (default: only on the embedded DB)."
+    ),
+) -> None:
+    """Run the web app and the sender in one process (or N)."""
+    settings = get_settings()
+    logs.configure(json_lines=settings.log_json)
+    url, embedded = _database_url(settings)
+    if migrate_first or (migrate_first is None and embedded):
+        migrate(url)
+    # Worker processes must not each decide on their own database.
+    os.environ["KRISHI_RESOLVED_DATABASE_URL"] = url
+    typer.echo(
+        f"Krishi Learn on http://{host}:{port} (database: "
+        f"{'embedded at ' + settings.embedded_pgdata if embedded else 'DATABASE_URL'})"
+    )
+    uvicorn.run(
+        "bot.cli:_app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=web_workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the sender alone: claim queued messages and deliver them."""
+    from bot.runtime import Runtime, announce_channels
+    from bot.sender import build_sender
+
+    settings = get_settings()
+    logs.configure(json_lines=settings.log_json)
+
+    async def run() -> None:
+        rt = Runtime.open(settings)
+        announce_channels(settings)
+        sender = build_sender(rt.engine, rt.database_url, settings)
+        if not sender.workers:
+            typer.echo("no channel is configured: nothing to send")
+            return
+        sender.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sender.stop()
+            await rt.close()
+
+    asyncio.run(run())
+
+
+@app.command()
+def chat(
+    lang: str = typer.Option("en", "--lang", help="en, hi or mr."),
+    name: str = typer.Option(None, help="Who you are (a console identity)."),
+) -> None:
+    """Talk to the bot in this terminal, through the same handlers and database."""
+    from bot.channels.console import chat as console_chat
+    from bot.runtime import Runtime
+
+    settings = get_settings()
+    logs.configure(json_lines=False, level=logging.WARNING)
+    url, embedded = _database_url(settings)
+    if embedded:
+        migrate(url)
+
+    async def run() -> None:
+        rt = Runtime.open(settings, url)
+        try:
+            await console_chat(rt, lang, name)
+        finally:
+            await rt.close()
+
+    asyncio.run(run())
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Point Telegram at PUBLIC_BASE_URL/webhooks/telegram, with the secret token."""
+    from telegram import Bot
+
+    settings = get_settings()
+    if not settings.telegram_enabled:
+        typer.echo("Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET", err=True)
+        raise typer.Exit(1)
+    assert settings.telegram_bot_token and settings.telegram_webhook_secret
+    url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
+
+    async def run() -> None:
+        bot = Bot(
+            settings.telegram_bot_token.get_secret_value(),  # type: ignore[union-attr]
+            base_url=settings.telegram_api_base_url,
+        )
+        async with bot:
+            await bot.set_webhook(
+                url,
+                secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
+                allowed_updates=["message", "callback_query", "poll_answer", "pre_checkout_query"],
+            )
+
+    asyncio.run(run())
+    typer.echo(f"webhook set to {url}")
+
+
+@i18n_app.command("update")
+def i18n_update() -> None:
+    """Extract messages.pot from the code and merge it into en, hi and mr."""
+    from bot.catalogs import update
+
+    update()
+    typer.echo("catalogs updated")
+
+
+@i18n_app.command("check")
+def i18n_check() -> None:
+    """Fail if any message is missing, untranslated or fuzzy in en, hi or mr."""
+    from bot.catalogs import problems
+
+    found = problems()
+    for problem in found:
+        typer.echo(problem, err=True)
+    if found:
+        raise typer.Exit(1)
+    typer.echo("translations complete: en, hi, mr")
+
+
+if __name__ == "__main__":
+    app()

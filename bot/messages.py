@@ -1,0 +1,85 @@
+"""The two values that cross between channels and conversations.
+
+A channel adapter turns a provider's payload into an `Inbound`; a handler
+answers with `Reply` values. Neither side knows the other's details.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Channel = Literal["telegram", "whatsapp", "console"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a farmer did: sent text, tapped a button, answered a poll."""
+
+    channel: Channel
+    external_user_id: str  # Telegram chat id, WhatsApp number (E.164), console name
+    external_message_id: str  # unique per delivery: update_id, MessageSid
+    text: str = ""
+    payload: str | None = None  # the button chosen (callback_data / ButtonPayload)
+    display_name: str | None = None
+    language_hint: str | None = None  # Telegram's language_code
+    received_at: float = 0.0  # unix time the provider says it happened
+
+    @property
+    def source(self) -> str:
+        return self.channel
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered to the farmer: a button on Telegram, a number on WhatsApp."""
+
+    label: str
+    payload: str  # ASCII, at most 64 bytes: Telegram's callback_data limit
+
+    def __post_init__(self) -> None:
+        if not self.payload.isascii() or len(self.payload) > 64:
+            raise ValueError(f"option payload must be ASCII and <= 64 bytes: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What we say back. Rendered per channel by the sender."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    link: str | None = None
+    link_label: str | None = None
+    media_url: str | None = None
+    # The option numbers shown on WhatsApp, assigned when the turn queues the reply.
+    first_number: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": self.text}
+        if self.options:
+            body["options"] = [[o.label, o.payload] for o in self.options]
+            body["first_number"] = self.first_number
+        for name in ("link", "link_label", "media_url"):
+            value = getattr(self, name)
+            if value:
+                body[name] = value
+        if self.extra:
+            body["extra"] = self.extra
+        return body
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Reply:
+        return cls(
+            text=body.get("text", ""),
+            options=tuple(Option(label, payload) for label, payload in body.get("options", ())),
+            link=body.get("link"),
+            link_label=body.get("link_label"),
+            media_url=body.get("media_url"),
+            first_number=body.get("first_number", 1),
+            extra=body.get("extra", {}),
+        )
+
+    def numbered(self, first: int) -> Reply:
+        return dataclasses.replace(self, first_number=first)

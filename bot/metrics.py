@@ -1,0 +1,24 @@
+"""Prometheus metrics an operator watches."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+INBOUND = Counter(
+    "krishi_inbound_total", "Inbound deliveries by channel and outcome", ["channel", "outcome"]
+)
+OUTBOUND = Counter(
+    "krishi_outbound_total", "Outbound send results by channel and status", ["channel", "status"]
+)
+TURN_SECONDS = Histogram(
+    "krishi_turn_seconds",
+    "Time to handle one inbound turn, commit included",
+    ["channel"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+SEND_SECONDS = Histogram(
+    "krishi_send_seconds",
+    "Provider call latency",
+    ["channel"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)

@@ -1,0 +1,56 @@
+"""What a running process holds: settings, the database, and the sender."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from db.engine import make_engine, make_sessionmaker, resolve_database_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database_url: str
+    embedded: bool
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def open(cls, settings: Settings, database_url: str | None = None) -> Runtime:
+        url, embedded = resolve_database_url(
+            database_url or settings.database_url, settings.embedded_pgdata
+        )
+        engine = make_engine(url, pool_size=settings.db_pool_size)
+        return cls(settings, url, embedded, engine, make_sessionmaker(engine))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def announce_channels(settings: Settings) -> list[str]:
+    """Say at start which channels are on, and why the others are off."""
+    lines = []
+    lines.append(
+        "telegram: on"
+        if settings.telegram_enabled
+        else "telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)"
+    )
+    lines.append(
+        "whatsapp: on"
+        if settings.whatsapp_enabled
+        else "whatsapp: off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM)"
+    )
+    lines.append(
+        "razorpay: on"
+        if settings.razorpay_enabled
+        else "razorpay: off (set RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET)"
+    )
+    for line in lines:
+        log.info("channel %s", line)
+    return lines

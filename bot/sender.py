@@ -1,0 +1,263 @@
+"""The outbound worker: claims owed messages and hands them to the providers.
+
+Any number of these run, in any number of processes, against one database.
+Rows are claimed with SKIP LOCKED; a channel's rate is kept by slots reserved
+in the database, so together the senders never exceed it. A farmer's messages
+go out one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot import metrics
+from bot.channels.base import ChannelSender, SendResult
+from bot.messages import Reply
+from bot.settings import Settings
+from db.engine import libpq_url
+from db.queries import outbox
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 120.0
+IDLE_POLL_S = 1.0
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 5 minutes."""
+    return float(min(300.0, 2.0 ** max(attempt - 1, 0)) * random.uniform(0.8, 1.2))
+
+
+class ChannelWorker:
+    """Sends one channel's messages at that channel's rate."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sender: ChannelSender,
+        *,
+        rate_key: str,
+        rate_per_s: float,
+        chat_rate_per_s: float | None,
+        chat_burst: int,
+        settings: Settings,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.channel = sender.channel
+        self.rate_key = rate_key
+        self.interval = 1.0 / rate_per_s
+        self.chat_interval = 1.0 / chat_rate_per_s if chat_rate_per_s else 0.0
+        self.chat_burst = chat_burst
+        self.settings = settings
+        self.wake = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.sender_concurrency)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                claimed = await self._claim_batch()
+            except Exception as exc:  # keep running through database restarts
+                log.warning("sender %s: claim failed: %s", self.channel, exc)
+                await asyncio.sleep(1.0)
+                continue
+            if not claimed:
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), IDLE_POLL_S)
+
+    async def _claim_batch(self) -> int:
+        # About one second of sending per batch, so reserved slots are never far ahead.
+        limit = max(1, min(self.settings.sender_batch_size, int(1.0 / self.interval)))
+        free = self._slots._value
+        limit = min(limit, max(free, 1))
+        async with self.engine.begin() as conn:
+            batch = await outbox.claim(
+                conn,
+                channel=self.channel,
+                limit=limit,
+                lease_s=LEASE_S,
+                chat_interval_s=self.chat_interval,
+                chat_burst=self.chat_burst,
+            )
+            if not batch:
+                return 0
+            first_slot, db_now = await outbox.reserve_slots(
+                conn, key=self.rate_key, count=len(batch), interval_s=self.interval
+            )
+        # Slots are in database time; convert once to this process's monotonic clock.
+        start = time.monotonic() + (first_slot - db_now).total_seconds()
+        for index, message in enumerate(batch):
+            await self._slots.acquire()
+            delay = start + index * self.interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(self._deliver(message))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(batch)
+
+    async def _deliver(self, message: outbox.Claimed) -> None:
+        try:
+            if not message.is_active:
+                result = SendResult("failed", error=f"address inactive: {message.inactive_reason}")
+            else:
+                started = time.perf_counter()
+                try:
+                    result = await self.sender.send(message.address, Reply.from_json(message.body))
+                except Exception as exc:  # a bug in rendering must not kill the worker
+                    log.exception("send crashed for message %s", message.id)
+                    result = SendResult("retry", error=f"crash: {type(exc).__name__}")
+                metrics.SEND_SECONDS.labels(self.channel).observe(time.perf_counter() - started)
+            await self._record(message, result)
+        finally:
+            self._slots.release()
+            # The farmer's next message may be waiting on this one.
+            self.wake.set()
+
+    async def _record(self, message: outbox.Claimed, result: SendResult) -> None:
+        for attempt in range(5):
+            try:
+                async with self.engine.begin() as conn:
+                    await self._apply(conn, message, result)
+                return
+            except Exception as exc:
+                # The provider already has it: recording must not be lost to a DB blip.
+                log.warning("recording send result failed (%s), retrying", exc)
+                await asyncio.sleep(0.2 * 2**attempt)
+        log.error("could not record result of message %s; lease will expire", message.id)
+
+    async def _apply(
+        self, conn: AsyncConnection, message: outbox.Claimed, result: SendResult
+    ) -> None:
+        if result.outcome == "sent":
+            await outbox.mark_sent(conn, message.id, result.provider_message_id)
+            metrics.OUTBOUND.labels(self.channel, "sent").inc()
+            return
+        if result.identity_inactive_reason:
+            await outbox.deactivate_identity(
+                conn, message.identity_id, result.identity_inactive_reason
+            )
+        if result.outcome == "retry" and message.attempts < self.settings.sender_max_attempts:
+            delay = (
+                result.retry_after if result.retry_after is not None else backoff(message.attempts)
+            )
+            if result.retry_after is not None:
+                await outbox.push_back_rate(conn, key=self.rate_key, seconds=result.retry_after)
+            await outbox.mark_retry(conn, message.id, result.error or "retry", delay)
+            metrics.OUTBOUND.labels(self.channel, "retry").inc()
+            return
+        error = result.error or "failed"
+        if result.outcome == "retry":
+            error = f"gave up after {message.attempts} attempts: {error}"
+        await outbox.mark_failed(conn, message.id, error)
+        metrics.OUTBOUND.labels(self.channel, "failed").inc()
+
+    async def drain(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+
+class Sender:
+    """All channel workers of one process, woken by LISTEN/NOTIFY."""
+
+    def __init__(
+        self, engine: AsyncEngine, database_url: str, workers: list[ChannelWorker]
+    ) -> None:
+        self.engine = engine
+        self.database_url = libpq_url(database_url)
+        self.workers = workers
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection; reconnect if the database restarts."""
+        while True:
+            try:
+                conn = await asyncpg.connect(self.database_url)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("sender: cannot LISTEN yet: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            closed = asyncio.Event()
+            conn.add_termination_listener(lambda _c, closed=closed: closed.set())
+
+            def wake(_c: object, _pid: int, _channel: str, payload: str) -> None:
+                for worker in self.workers:
+                    if worker.channel == payload or not payload:
+                        worker.wake.set()
+
+            try:
+                await conn.add_listener(outbox.NOTIFY_CHANNEL, wake)
+                for worker in self.workers:  # catch up on anything queued while away
+                    worker.wake.set()
+                await closed.wait()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_S / 4)
+            try:
+                async with self.engine.begin() as conn:
+                    released = await outbox.release_expired_leases(conn)
+                if released:
+                    log.warning("sender: %d messages released from expired leases", released)
+                    for worker in self.workers:
+                        worker.wake.set()
+            except Exception as exc:
+                log.warning("sender: lease reaper failed: %s", exc)
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._reap())]
+        self._tasks += [asyncio.create_task(worker.run()) for worker in self.workers]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for worker in self.workers:
+            await worker.drain()
+            await worker.sender.close()
+
+
+def build_sender(engine: AsyncEngine, database_url: str, settings: Settings) -> Sender:
+    """One worker per configured channel."""
+    workers: list[ChannelWorker] = []
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramSender
+
+        workers.append(
+            ChannelWorker(
+                engine,
+                TelegramSender(settings),
+                rate_key="telegram",
+                rate_per_s=settings.telegram_rate_per_s,
+                chat_rate_per_s=settings.telegram_chat_rate_per_s,
+                chat_burst=settings.telegram_chat_burst,
+                settings=settings,
+            )
+        )
+    if settings.whatsapp_enabled:
+        from bot.channels.whatsapp import WhatsAppSender
+
+        workers.append(
+            ChannelWorker(
+                engine,
+                WhatsAppSender(settings),
+                rate_key=f"whatsapp:{settings.twilio_whatsapp_from}",
+                rate_per_s=settings.whatsapp_rate_per_s,
+                chat_rate_per_s=None,
+                chat_burst=1,
+                settings=settings,
+            )
+        )
+    return Sender(engine, database_url, workers)

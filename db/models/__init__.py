@@ -1,0 +1,7 @@
+"""Every model, imported so that `Base.metadata` is complete for Alembic."""
+
+from db.models.base import Base
+from db.models.learn import *  # noqa: F403
+from db.models.service import *  # noqa: F403
+
+__all__ = ["Base"]

@@ -1,0 +1,218 @@
+"""The sender's statements: claim what is due, record how each send ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+NOTIFY_CHANNEL = "krishi_outbound"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    user_id: uuid.UUID
+    identity_id: uuid.UUID
+    address: str
+    body: dict[str, Any]
+    attempts: int
+    is_active: bool
+    inactive_reason: str | None
+
+
+# Claim the oldest due messages of one channel. A message waits while an earlier
+# one to the same address is still owed (in-order delivery), and while that chat
+# is over its own rate (GCRA on channel_identities.send_tat). SKIP LOCKED lets
+# any number of senders share the table.
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT o.id, o.identity_id
+          FROM outbound_messages o
+          JOIN channel_identities ci ON ci.id = o.identity_id
+         WHERE o.status = 'queued' AND o.channel = :channel AND o.next_attempt_at <= now()
+           AND (ci.send_tat IS NULL OR ci.send_tat - :chat_tolerance * interval '1 second' <= now())
+           AND NOT EXISTS (
+                SELECT 1 FROM outbound_messages p
+                 WHERE p.identity_id = o.identity_id AND p.id < o.id
+                   AND p.status IN ('queued', 'sending'))
+         ORDER BY o.next_attempt_at, o.id
+         LIMIT :limit
+           FOR UPDATE OF o SKIP LOCKED
+    ), paced AS (
+        UPDATE channel_identities ci
+           SET send_tat = greatest(ci.send_tat, now()) + :chat_interval * interval '1 second'
+          FROM due WHERE ci.id = due.identity_id
+    )
+    UPDATE outbound_messages o
+       SET status = 'sending', attempts = o.attempts + 1,
+           lease_until = now() + :lease * interval '1 second'
+      FROM due, channel_identities ci
+     WHERE o.id = due.id AND ci.id = o.identity_id
+    RETURNING o.id, o.user_id, o.identity_id, ci.external_id AS address, o.body, o.attempts,
+              ci.is_active, ci.inactive_reason
+    """
+)
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    channel: str,
+    limit: int,
+    lease_s: float,
+    chat_interval_s: float,
+    chat_burst: int,
+) -> list[Claimed]:
+    rows = await conn.execute(
+        _CLAIM,
+        {
+            "channel": channel,
+            "limit": limit,
+            "lease": lease_s,
+            "chat_interval": chat_interval_s,
+            "chat_tolerance": chat_interval_s * max(chat_burst - 1, 0),
+        },
+    )
+    claimed = [Claimed(**row._mapping) for row in rows]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+_RESERVE = text(
+    """
+    INSERT INTO send_rates AS r (key, tat) VALUES (:key, clock_timestamp() + :span * interval '1 second')
+    ON CONFLICT (key) DO UPDATE
+       SET tat = greatest(r.tat, clock_timestamp()) + :span * interval '1 second'
+    RETURNING tat - :span * interval '1 second' AS first_slot, clock_timestamp() AS now
+    """
+)
+
+
+async def reserve_slots(
+    conn: AsyncConnection, *, key: str, count: int, interval_s: float
+) -> tuple[dt.datetime, dt.datetime]:
+    """Reserve `count` send slots `interval_s` apart on a rate shared by every sender.
+
+    Returns (first slot, database now): slot i is first + i * interval.
+    """
+    row = (await conn.execute(_RESERVE, {"key": key, "span": count * interval_s})).one()
+    return row.first_slot, row.now
+
+
+async def push_back_rate(conn: AsyncConnection, *, key: str, seconds: float) -> None:
+    """The provider said "slow down": no sender of this channel sends before then."""
+    await conn.execute(
+        text(
+            "UPDATE send_rates SET tat = greatest(tat, clock_timestamp() + :s * interval '1 second')"
+            " WHERE key = :key"
+        ),
+        {"key": key, "s": seconds},
+    )
+
+
+async def mark_sent(conn: AsyncConnection, message_id: int, provider_id: str | None) -> None:
+    await conn.execute(
+        text(
+            """
+            UPDATE outbound_messages
+               SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
+                   sent_at = now(), provider_message_id = :pid, lease_until = NULL, error = NULL
+             WHERE id = :id
+            """
+        ),
+        {"id": message_id, "pid": provider_id},
+    )
+
+
+async def mark_retry(conn: AsyncConnection, message_id: int, error: str, delay_s: float) -> None:
+    await conn.execute(
+        text(
+            """
+            UPDATE outbound_messages
+               SET status = 'queued', error = :error, lease_until = NULL,
+                   next_attempt_at = now() + :delay * interval '1 second'
+             WHERE id = :id
+            """
+        ),
+        {"id": message_id, "error": error[:500], "delay": delay_s},
+    )
+
+
+async def mark_failed(
+    conn: AsyncConnection, message_id: int, error: str, status: str = "failed"
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE outbound_messages SET status = :status, error = :error, lease_until = NULL"
+            " WHERE id = :id"
+        ),
+        {"id": message_id, "error": error[:500], "status": status},
+    )
+
+
+async def deactivate_identity(conn: AsyncConnection, identity_id: uuid.UUID, reason: str) -> None:
+    await conn.execute(
+        text(
+            "UPDATE channel_identities SET is_active = false, inactive_reason = :r WHERE id = :id"
+        ),
+        {"id": identity_id, "r": reason},
+    )
+
+
+async def release_expired_leases(conn: AsyncConnection) -> int:
+    """Rows claimed by a sender that died go back to the queue."""
+    result = await conn.execute(
+        text(
+            "UPDATE outbound_messages SET status = 'queued', lease_until = NULL"
+            " WHERE status = 'sending' AND lease_until < now()"
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# Delivery reports may arrive out of order: a status only ever moves forward.
+_RECORD_STATUS = text(
+    """
+    UPDATE outbound_messages
+       SET status = :status,
+           error = COALESCE(:error, error),
+           delivered_at = CASE WHEN :status IN ('delivered', 'read')
+                               THEN COALESCE(delivered_at, now()) ELSE delivered_at END
+     WHERE provider_message_id = :sid
+       AND (CASE status WHEN 'sending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2
+                        WHEN 'read' THEN 3 ELSE 4 END)
+         < (CASE :status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3
+                         ELSE 4 END)
+    RETURNING id
+    """
+)
+
+
+async def record_delivery_status(
+    conn: AsyncConnection, *, provider_message_id: str, status: str, error: str | None
+) -> bool:
+    rows = await conn.execute(
+        _RECORD_STATUS, {"sid": provider_message_id, "status": status, "error": error}
+    )
+    return rows.first() is not None
+
+
+async def fetch_console_replies(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The console channel has no provider: its own process prints and settles the rows."""
+    rows = await conn.execute(
+        text(
+            """
+            UPDATE outbound_messages SET status = 'sent', sent_at = now()
+             WHERE user_id = :u AND channel = 'console' AND status = 'queued'
+            RETURNING id, body
+            """
+        ),
+        {"u": user_id},
+    )
+    return [row.body for row in sorted(rows, key=lambda r: r.id)]

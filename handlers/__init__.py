@@ -1,0 +1,1 @@
+"""The conversations. Each module is one feature with its own small state table."""

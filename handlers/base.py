@@ -1,0 +1,55 @@
+"""What every handler receives, and the shape of a conversation's state table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Inbound, Reply
+from bot.settings import Settings
+from db.queries.turns import Farmer
+
+
+@dataclass(slots=True)
+class Turn:
+    """One farmer's message being answered, inside one database transaction."""
+
+    session: AsyncSession
+    inbound: Inbound
+    farmer: Farmer
+    settings: Settings
+    state: str
+    data: dict[str, Any]
+    now: dt.datetime
+    # The command's argument or the rest of a button payload ("hi" in "lang:hi").
+    arg: str = ""
+    # The numbered menu the farmer saw last, so "2" means its second option.
+    menu: list[str] = field(default_factory=list)
+
+    def goto(self, state: str, **data: Any) -> None:
+        """Move the conversation to `state`, carrying only `data` along."""
+        self.state = state
+        self.data = data
+
+
+Handler = Callable[[Turn], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A feature's state table: how each kind of input enters it.
+
+    - commands: `/name` (slash optional on WhatsApp) → handler
+    - buttons: payload prefix before ":" → handler (the rest is `turn.arg`)
+    - states: free text while the conversation is in that state → handler
+    """
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    buttons: dict[str, Handler] = field(default_factory=dict)
+    states: dict[str, Handler] = field(default_factory=dict)
+    # Words farmers type instead of a command, in any of our languages.
+    aliases: dict[str, str] = field(default_factory=dict)

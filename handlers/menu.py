@@ -1,0 +1,36 @@
+"""The main menu and the help text: the farmer's map of what the bot can do."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, _
+from bot.messages import Option, Reply
+from handlers.base import Turn
+
+# (label, button payload, command that does the same). Features add their
+# entry here when they land, so the menu never offers what does not exist.
+MAIN_MENU: list[tuple[str, str, str]] = [
+    (N_("🌐 Language"), "cmd:language", "/language"),
+    (N_("❓ Help"), "help", "/help"),
+]
+
+
+def main_menu(turn: Turn) -> Reply:
+    return Reply(
+        _("What would you like to do?"),
+        options=tuple(Option(_(label), payload) for label, payload, _cmd in MAIN_MENU),
+    )
+
+
+def help_text(turn: Turn) -> str:
+    lines = [
+        _("I help you learn better farming, one short lesson at a time."),
+        "",
+        _("/start: begin again and choose your language"),
+        _("/language: change the language"),
+        _("/menu: show the main menu"),
+        _("/help: show this help"),
+        _("/stop: stop announcements and reminders"),
+    ]
+    if turn.inbound.channel == "whatsapp":
+        lines += ["", _("On WhatsApp you can type the word without the slash, or a menu number.")]
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""Fake providers on real local HTTP servers: a Telegram Bot API, Twilio's
+Messages API and Razorpay. They record what they were sent, and can be told to
+fail (429 with retry_after, 5xx, slow answers) or to enforce a rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Run an ASGI app on a real loopback port; yields its base URL."""
+    sock = sock or bound_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@dataclass
+class Recorded:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Fault:
+    status: int
+    body: dict[str, Any]
+    delay: float = 0.0
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    kind = request.headers.get("content-type", "")
+    if "json" in kind:
+        loaded = json.loads(raw or b"{}")
+        return loaded if isinstance(loaded, dict) else {}
+    if "multipart" in kind:
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    return dict(parse_qsl(raw.decode()))
+
+
+@dataclass
+class FakeProvider:
+    """What every fake shares: a record of calls, scripted faults, an optional rate limit."""
+
+    calls: list[Recorded] = field(default_factory=list)
+    faults: deque[Fault] = field(default_factory=deque)
+    rate_limit_per_s: float | None = None
+    rate_violations: int = 0
+    _window: deque[float] = field(default_factory=deque)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fail_next(self, *faults: Fault) -> None:
+        self.faults.extend(faults)
+
+    def _over_rate(self, now: float) -> bool:
+        if self.rate_limit_per_s is None:
+            return False
+        while self._window and now - self._window[0] >= 1.0:
+            self._window.popleft()
+        if len(self._window) >= self.rate_limit_per_s:
+            self.rate_violations += 1
+            return True
+        self._window.append(now)
+        return False
+
+    def _record(self, method: str, params: dict[str, Any]) -> None:
+        self.calls.append(Recorded(method, params, time.monotonic()))
+        self._changed.set()
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Recorded]:
+        """Wait until `predicate(calls)` holds; returns the calls."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.calls):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"provider got {len(self.calls)} calls: {self.calls[-5:]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+        return self.calls
+
+
+class FakeTelegram(FakeProvider):
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        super().__init__()
+        self.token = token
+        self._message_ids = itertools.count(1000)
+        self.app = FastAPI()
+        self.app.post("/bot{token}/{method}")(self._handle)
+
+    def sent_to(self, chat_id: int | str) -> list[Recorded]:
+        return [
+            c for c in self.calls
+            if c.method in ("sendMessage", "sendPhoto", "sendInvoice", "sendPoll")
+            and str(c.params.get("chat_id")) == str(chat_id)
+        ]  # fmt: skip
+
+    def texts_to(self, chat_id: int | str) -> list[str]:
+        return [
+            str(c.params.get("text") or c.params.get("caption") or "")
+            for c in self.sent_to(chat_id)
+        ]
+
+    async def _handle(self, token: str, method: str, request: Request) -> Response:
+        if token != self.token:
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
+            )
+        params = await _params(request)
+        if method == "getMe":
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "result": {
+                        "id": 123456,
+                        "is_bot": True,
+                        "first_name": "Krishi",
+                        "username": "krishi_bot",
+                    },
+                }
+            )
+        if self._over_rate(time.monotonic()):
+            return JSONResponse(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                429,
+            )
+        if self.faults:
+            fault = self.faults.popleft()
+            self._record(f"!{method}", params)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            return JSONResponse(fault.body, fault.status)
+        self._record(method, params)
+        chat_id = params.get("chat_id", 0)
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {
+                "id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0,
+                "type": "private",
+            },
+            "text": params.get("text", ""),
+        }
+        return JSONResponse(
+            {"ok": True, "result": message if method != "answerCallbackQuery" else True}
+        )
+
+    @staticmethod
+    def retry_after(seconds: int = 1) -> Fault:
+        return Fault(
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests",
+                "parameters": {"retry_after": seconds},
+            },
+        )
+
+    @staticmethod
+    def server_error(status: int = 500) -> Fault:
+        return Fault(
+            status, {"ok": False, "error_code": status, "description": "Internal Server Error"}
+        )
+
+    @staticmethod
+    def blocked() -> Fault:
+        return Fault(
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            },
+        )
+
+
+class FakeTwilio(FakeProvider):
+    def __init__(self, account_sid: str = "AC" + "0" * 32) -> None:
+        super().__init__()
+        self.account_sid = account_sid
+        self._sids = itertools.count(1)
+        self.app = FastAPI()
+        self.app.post("/2010-04-01/Accounts/{sid}/Messages.json")(self._create)
+
+    def sent_to(self, number: str) -> list[Recorded]:
+        return [
+            c
+            for c in self.calls
+            if c.method == "Messages" and c.params.get("To") == f"whatsapp:{number}"
+        ]
+
+    def texts_to(self, number: str) -> list[str]:
+        return [str(c.params.get("Body", "")) for c in self.sent_to(number)]
+
+    async def _create(self, sid: str, request: Request) -> Response:
+        params = await _params(request)
+        if self._over_rate(time.monotonic()):
+            return JSONResponse({"code": 20429, "message": "Too Many Requests", "status": 429}, 429)
+        if self.faults:
+            fault = self.faults.popleft()
+            self._record("!Messages", params)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            return JSONResponse(fault.body, fault.status)
+        self._record("Messages", params)
+        message_sid = f"SM{next(self._sids):032d}"
+        return JSONResponse(
+            {
+                "sid": message_sid,
+                "account_sid": sid,
+                "status": "queued",
+                "from": params.get("From"),
+                "to": params.get("To"),
+                "body": params.get("Body"),
+                "date_created": "Tue, 24 Nov 2026 10:00:00 +0000",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "uri": f"/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
+            },
+            201,
+        )
+
+    @staticmethod
+    def error(status: int, code: int, message: str = "error") -> Fault:
+        return Fault(status, {"code": code, "message": message, "status": status})
