@@ -29,7 +29,14 @@ from db.models.base import Base, uuid_pk
 CHANNELS = ("telegram", "whatsapp", "console")
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "skipped")
 
-__all__ = ["ChannelIdentity", "Conversation", "InboundEvent", "OutboundMessage", "SendRate"]
+__all__ = [
+    "ChannelIdentity",
+    "ContentLike",
+    "Conversation",
+    "InboundEvent",
+    "OutboundMessage",
+    "SendRate",
+]
 
 
 def _now() -> Any:
@@ -162,5 +169,25 @@ class SendRate(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tat: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=_now()
+    )
+
+
+class ContentLike(Base):
+    """A farmer's "like" of an article or video, so each counts once."""
+
+    __tablename__ = "content_likes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "content_kind", "content_id"),
+        CheckConstraint("content_kind IN ('article', 'video')", name="content_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    content_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    content_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )
