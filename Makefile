@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 ## Start the service on the embedded PostgreSQL with the demo catalogue.
 run: $(STAMP)
 	$(BIN)/krishi db upgrade
+	$(BIN)/krishi demo
 	$(BIN)/krishi serve
 
 ## Run the whole test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set).

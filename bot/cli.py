@@ -147,6 +147,49 @@ def chat(
     asyncio.run(run())
 
 
+def _load_content(path: Path) -> None:
+    from pydantic import ValidationError
+
+    from bot.content import read_catalogue
+    from bot.content.load import load_catalogue
+    from bot.runtime import Runtime
+
+    settings = get_settings()
+    logs.configure(json_lines=False, level=logging.WARNING)
+    try:
+        catalogue = read_catalogue(path)
+    except (OSError, ValueError, ValidationError) as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    url, _embedded = _database_url(settings)
+
+    async def run() -> None:
+        rt = Runtime.open(settings, url)
+        try:
+            async with rt.sessionmaker() as session, session.begin():
+                changed = await load_catalogue(session, catalogue)
+        finally:
+            await rt.close()
+        summary = ", ".join(f"{kind} {count}" for kind, count in changed.items() if count)
+        typer.echo(f"{path.name}: {summary or 'already up to date, nothing changed'}")
+
+    asyncio.run(run())
+
+
+@content_app.command("load")
+def content_load(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+    """Load a content file (YAML, see bot/content/FORMAT.md). Loading twice changes nothing."""
+    _load_content(file)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo catalogue: courses, lessons, quizzes, articles, videos, roadmaps, badges."""
+    from bot.content import DEMO_FILE
+
+    _load_content(DEMO_FILE)
+
+
 @telegram_app.command("set-webhook")
 def telegram_set_webhook() -> None:
     """Point Telegram at PUBLIC_BASE_URL/webhooks/telegram, with the secret token."""

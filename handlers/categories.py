@@ -18,6 +18,15 @@ CATEGORIES: dict[str, str] = {
 CONTENT_LANGUAGE = {"en": "English", "hi": "Hindi", "mr": "Marathi"}
 
 
+_LANGUAGE_LABELS = {"English": N_("English"), "Hindi": N_("Hindi"), "Marathi": N_("Marathi")}
+
+
+def languages_label(column: str | None) -> str:
+    """ "Hindi, English" from the seed's language column, in the farmer's language."""
+    names = [name.strip() for name in (column or "English").split(",") if name.strip()]
+    return ", ".join(_(_LANGUAGE_LABELS[n]) if n in _LANGUAGE_LABELS else n for n in names)
+
+
 def category_name(slug: str) -> str:
     label = CATEGORIES.get(slug)
     return _(label) if label else slug

@@ -9,6 +9,9 @@ from handlers.base import Turn
 # (label, button payload, command that does the same). Features add their
 # entry here when they land, so the menu never offers what does not exist.
 MAIN_MENU: list[tuple[str, str, str]] = [
+    (N_("📚 Courses"), "cmd:courses", "/courses"),
+    (N_("▶️ Continue my lesson"), "cmd:lesson", "/lesson"),
+    (N_("📊 My progress"), "cmd:progress", "/progress"),
     (N_("🌐 Language"), "cmd:language", "/language"),
     (N_("❓ Help"), "help", "/help"),
 ]
@@ -25,6 +28,10 @@ def help_text(turn: Turn) -> str:
     lines = [
         _("I help you learn better farming, one short lesson at a time."),
         "",
+        _("/courses: browse courses by topic"),
+        _("/lesson: your current lesson again"),
+        _("/next: mark the lesson done and get the next one"),
+        _("/progress: how far you have come"),
         _("/start: begin again and choose your language"),
         _("/language: change the language"),
         _("/menu: show the main menu"),

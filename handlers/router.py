@@ -14,10 +14,15 @@ import re
 import unicodedata
 
 from bot.messages import Reply
-from handlers import start
+from handlers import catalog, lessons, progress, start
 from handlers.base import Conversation, Handler, Turn
 
-CONVERSATIONS: list[Conversation] = [start.CONVERSATION]
+CONVERSATIONS: list[Conversation] = [
+    start.CONVERSATION,
+    catalog.CONVERSATION,
+    lessons.CONVERSATION,
+    progress.CONVERSATION,
+]
 
 COMMANDS: dict[str, Handler] = {}
 BUTTONS: dict[str, Handler] = {}

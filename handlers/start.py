@@ -12,7 +12,7 @@ import unicodedata
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, _, normalise_language, use_language
 from bot.messages import Option, Reply
 from db.queries import turns as q
-from handlers import menu
+from handlers import catalog, menu
 from handlers.base import Conversation, Turn
 
 # What farmers type to name a language, in any script.
@@ -41,7 +41,16 @@ def _ask_language(turn: Turn, greeting: str) -> list[Reply]:
 
 
 async def start(turn: Turn) -> list[Reply]:
-    """Answers /start (and a first message): greets, opts back in, asks for the language."""
+    """Answers /start (and a first message): greets, opts back in, asks for the language.
+
+    A deep link (`/start course-<id>`) opens its course at once for a farmer we
+    know, and right after the language choice for a new one.
+    """
+    if turn.arg and not turn.farmer.is_new:
+        opened = await catalog.deep_link(turn)
+        if opened is not None:
+            return opened
+    link = turn.arg
     if turn.farmer.consent_status == "opted_out":
         await q.set_consent(turn.session, turn.farmer.user_id, "opted_in")
         turn.farmer.consent_status = "opted_in"
@@ -54,7 +63,10 @@ async def start(turn: Turn) -> list[Reply]:
             "Namaste! 🙏 Welcome to Krishi Learn: short lessons and quizzes on farming, "
             "right here in your chat."
         )
-        return _ask_language(turn, greeting)
+        replies = _ask_language(turn, greeting)
+        if link:
+            turn.data["after_language"] = link
+        return replies
 
 
 async def ask_language(turn: Turn) -> list[Reply]:
@@ -69,9 +81,16 @@ async def choose_language(turn: Turn) -> list[Reply]:
         return await language_not_understood(turn)
     await q.set_language(turn.session, turn.farmer.user_id, language)
     turn.farmer.language = language
+    link = turn.data.get("after_language") if turn.state == "choose_language" else None
     with use_language(language):
         turn.goto("idle")
-        return [Reply(_("Done! I will talk with you in English.")), menu.main_menu(turn)]
+        confirmation = Reply(_("Done! I will talk with you in English."))
+        if link:
+            turn.arg = str(link)
+            opened = await catalog.deep_link(turn)
+            if opened is not None:
+                return [confirmation, *opened]
+        return [confirmation, menu.main_menu(turn)]
 
 
 async def choose_language_by_name(turn: Turn) -> list[Reply]:

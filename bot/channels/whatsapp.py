@@ -111,9 +111,15 @@ class _TwilioHttpx(AsyncHttpClient):  # type: ignore[misc]
         parts = urlsplit(url)
         target = self._base + parts.path + (f"?{parts.query}" if parts.query else "")
         response = await self._client.request(
-            method.upper(), target, params=params, data=data, headers=headers, auth=auth,
-            timeout=timeout or self.timeout, follow_redirects=allow_redirects,
-        )  # fmt: skip
+            method.upper(),
+            target,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout or self.timeout,
+            follow_redirects=allow_redirects,
+        )
         return TwilioResponse(response.status_code, response.text, response.headers)
 
     async def close(self) -> None:

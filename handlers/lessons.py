@@ -1,0 +1,204 @@
+"""Lessons, one at a time, in order: text, video link, assignment or quiz.
+
+/lesson ─► the current lesson again          /next ─► mark it done, send the next
+lesson:<id> ─► that lesson (preview or enrolled)
+next:<id> ─► mark <id> done, send the next; the last one completes the course
+continue:<course> ─► the first lesson not done yet
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.i18n import _, format_number
+from bot.messages import Option, Reply
+from db.queries import catalog as catalog_q
+from db.queries import lessons as q
+from handlers.base import Conversation, Turn
+
+# Time a lesson can count towards learning hours: beyond this the farmer was in the field.
+MAX_LESSON_SECONDS = 30 * 60
+
+
+def _parse(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _header(lesson: q.LessonView) -> str:
+    return _("{emoji} {course} · Lesson {number} of {total}").format(
+        emoji=lesson.course_emoji or "📘",
+        course=lesson.course_title,
+        number=format_number(lesson.order_index),
+        total=format_number(lesson.total_lessons),
+    )
+
+
+def render_lesson(lesson: q.LessonView) -> Reply:
+    """The lesson as the farmer sees it, by content type."""
+    done = Option(_("✅ Done, next lesson"), f"next:{lesson.id}")
+    body = (lesson.description or "").strip()
+    if lesson.content_type == "video":
+        text = "\n".join(
+            [_header(lesson), "", "🎬 " + lesson.title]
+            + (
+                [_("Duration: {duration}").format(duration=lesson.duration)]
+                if lesson.duration
+                else []
+            )
+            + ([body] if body else [])
+        )
+        return Reply(
+            text, options=(done,), link=lesson.content_url, link_label=_("▶️ Watch the video")
+        )
+    if lesson.content_type == "assignment":
+        text = "\n".join(
+            [
+                _header(lesson),
+                "",
+                "📝 " + _("Assignment: {title}").format(title=lesson.title),
+                "",
+                body,
+            ]
+        )
+        return Reply(text, options=(Option(_("✅ I have done it"), f"next:{lesson.id}"),))
+    if lesson.content_type == "quiz":
+        text = "\n".join(
+            [_header(lesson), "", "❓ " + _("Quiz: {title}").format(title=lesson.title), body]
+        )
+        return Reply(text, options=(done,))
+    return Reply("\n".join([_header(lesson), "", "📖 " + lesson.title, "", body]), options=(done,))
+
+
+async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
+    """Send a lesson the farmer may open; a free course enrols them on the way."""
+    if not lesson.is_open_to:
+        return [
+            Reply(
+                _("This lesson is part of a paid course. Buy the course to open it."),
+                options=(Option(_("💳 Buy this course"), f"buy:{lesson.course_id}"),),
+            )
+        ]
+    if lesson.enrollment_status is None and lesson.course_price <= 0:
+        await catalog_q.enroll(turn.session, turn.farmer.user_id, lesson.course_id)
+    await q.start_lesson(turn.session, turn.farmer.user_id, lesson.id, lesson.course_id)
+    turn.goto("lesson", lesson=str(lesson.id))
+    return [render_lesson(lesson)]
+
+
+async def open_lesson(turn: Turn) -> list[Reply]:
+    """Answers `lesson:<id>`: sends that lesson; asks to tap Done when finished."""
+    lesson_id = _parse(turn.arg)
+    lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
+    if lesson is None:
+        return [Reply(_("Sorry, this lesson is not available."))]
+    return await send_lesson(turn, lesson)
+
+
+async def continue_course(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
+    """The first lesson of the course not done yet, or the course's end."""
+    lesson = await q.first_open_lesson(turn.session, course_id, turn.farmer.user_id)
+    if lesson is None:
+        return [
+            Reply(
+                _("You have finished every lesson of this course. Well done! 🎉"),
+                options=(Option(_("📚 More courses"), "cmd:courses"),),
+            )
+        ]
+    return await send_lesson(turn, lesson)
+
+
+async def continue_button(turn: Turn) -> list[Reply]:
+    """Answers `continue:<course>`: the first lesson not done yet."""
+    course_id = _parse(turn.arg)
+    if course_id is None:
+        return [Reply(_("Sorry, this course is not available."))]
+    return await continue_course(turn, course_id)
+
+
+async def _current_lesson(turn: Turn) -> q.LessonView | None:
+    course_id = await q.current_course(turn.session, turn.farmer.user_id)
+    if course_id is None:
+        return None
+    return await q.first_open_lesson(turn.session, course_id, turn.farmer.user_id)
+
+
+def _no_course() -> list[Reply]:
+    return [
+        Reply(
+            _("You have no course in progress. Choose one to begin."),
+            options=(Option(_("📚 Browse courses"), "cmd:courses"),),
+        )
+    ]
+
+
+async def repeat_lesson(turn: Turn) -> list[Reply]:
+    """Answers /lesson: sends the current lesson again."""
+    lesson = await _current_lesson(turn)
+    return await send_lesson(turn, lesson) if lesson else _no_course()
+
+
+async def next_command(turn: Turn) -> list[Reply]:
+    """Answers /next: marks the current lesson done and sends the next one."""
+    lesson = await _current_lesson(turn)
+    if lesson is None:
+        return _no_course()
+    return await finish_lesson(turn, lesson)
+
+
+async def next_button(turn: Turn) -> list[Reply]:
+    """Answers `next:<lesson>`: marks that lesson done (once) and sends the next one."""
+    lesson_id = _parse(turn.arg)
+    lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
+    if lesson is None:
+        return [Reply(_("Sorry, this lesson is not available."))]
+    return await finish_lesson(turn, lesson)
+
+
+async def finish_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
+    """Mark the lesson done, then send the next one or congratulate."""
+    if lesson.enrollment_status is None:
+        # A preview read without enrolling: there is no progress to count.
+        return [
+            Reply(
+                _("Enrol in the course to keep track of your progress."),
+                options=(Option(_("📘 See the course"), f"course:{lesson.course_id}"),),
+            )
+        ]
+    completion = await q.complete_lesson(
+        turn.session,
+        turn.farmer.user_id,
+        lesson.id,
+        lesson.course_id,
+        max_seconds=MAX_LESSON_SECONDS,
+    )
+    replies: list[Reply] = []
+    if completion.course_completed:
+        turn.goto("idle")
+        replies.append(
+            Reply(
+                _("🎉 Congratulations! You have completed {course}.").format(
+                    course=lesson.course_title
+                ),
+                options=(
+                    Option(_("📚 More courses"), "cmd:courses"),
+                    Option(_("📊 My progress"), "cmd:progress"),
+                ),
+            )
+        )
+        return replies
+    following = await q.next_lesson(
+        turn.session, lesson.course_id, lesson.order_index, turn.farmer.user_id
+    )
+    if following is None or following.progress_status == "completed":
+        return replies + await continue_course(turn, lesson.course_id)
+    return replies + await send_lesson(turn, following)
+
+
+CONVERSATION = Conversation(
+    commands={"lesson": repeat_lesson, "next": next_command},
+    buttons={"lesson": open_lesson, "next": next_button, "continue": continue_button},
+    aliases={"aage": "next", "आगे": "next", "पुढे": "next", "agla": "next"},
+)
