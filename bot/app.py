@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import metrics
 from bot.channels import telegram, whatsapp
+from bot.jobs import JobRunner
 from bot.runtime import Runtime, announce_channels
 from bot.sender import Sender, build_sender
 from bot.settings import Settings
@@ -59,12 +60,17 @@ def create_app(
         app.state.runtime = rt
         announce_channels(settings)
         sender: Sender | None = None
+        jobs: JobRunner | None = None
         if run_sender:
             sender = build_sender(rt.engine, rt.database_url, settings)
             sender.start()
+            jobs = JobRunner(rt)
+            jobs.start()
         try:
             yield
         finally:
+            if jobs is not None:
+                await jobs.stop()
             if sender is not None:
                 await sender.stop()
             await rt.close()

@@ -63,7 +63,12 @@ def update() -> None:
         catalog.obsolete.clear()
         if language == "en":
             for message in catalog:
-                if message.id and not message.string:
+                if not message.id:
+                    continue
+                if isinstance(message.id, tuple):
+                    if not message.string or not all(message.string):
+                        message.string = (message.id[0], message.id[1])
+                elif not message.string:
                     message.string = message.id
         _write(catalog, path)
 

@@ -98,7 +98,8 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the sender alone: claim queued messages and deliver them."""
+    """Run the sender and the jobs alone: deliver queued messages, run due jobs."""
+    from bot.jobs import JobRunner
     from bot.runtime import Runtime, announce_channels
     from bot.sender import build_sender
 
@@ -109,13 +110,15 @@ def worker() -> None:
         rt = Runtime.open(settings)
         announce_channels(settings)
         sender = build_sender(rt.engine, rt.database_url, settings)
+        jobs = JobRunner(rt)
         if not sender.workers:
-            typer.echo("no channel is configured: nothing to send")
-            return
+            typer.echo("no channel is configured: running jobs only")
         sender.start()
+        jobs.start()
         try:
             await asyncio.Event().wait()
         finally:
+            await jobs.stop()
             await sender.stop()
             await rt.close()
 

@@ -87,7 +87,9 @@ async def _converse(
         replies = await handler(turn)
     replies, new_menu = _number_options(replies)
     saved = dict(turn.data)
-    saved[MENU_KEY] = new_menu or menu
+    # Every answer replaces the menu: a question without options means typed
+    # digits are an answer, not a choice from some older list.
+    saved[MENU_KEY] = new_menu if replies else menu
     await q.finish_turn(
         session,
         farmer=farmer,

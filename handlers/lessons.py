@@ -14,6 +14,7 @@ from bot.i18n import _, format_number
 from bot.messages import Option, Reply
 from db.queries import catalog as catalog_q
 from db.queries import lessons as q
+from db.queries import quiz as quiz_q
 from handlers.base import Conversation, Turn
 
 # Time a lesson can count towards learning hours: beyond this the farmer was in the field.
@@ -84,8 +85,37 @@ async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
     if lesson.enrollment_status is None and lesson.course_price <= 0:
         await catalog_q.enroll(turn.session, turn.farmer.user_id, lesson.course_id)
     await q.start_lesson(turn.session, turn.farmer.user_id, lesson.id, lesson.course_id)
+    if lesson.content_type == "quiz":
+        quiz = await _quiz_of(turn, lesson)
+        if quiz is not None:
+            return await _offer_quiz(turn, quiz)
     turn.goto("lesson", lesson=str(lesson.id))
     return [render_lesson(lesson)]
+
+
+async def _offer_quiz(turn: Turn, quiz: quiz_q.QuizInfo) -> list[Reply]:
+    # Quiz lessons hand over to the quiz conversation, which in turn finishes
+    # lessons through this module: the import waits until it is needed.
+    from handlers import quiz as quiz_conversation
+
+    return await quiz_conversation.offer_quiz(turn, quiz)
+
+
+async def _quiz_of(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo | None:
+    return await quiz_q.quiz_of_lesson(turn.session, lesson.id)
+
+
+async def _quiz_still_due(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo | None:
+    """The lesson's quiz if it still stands in the way: a required quiz until it is
+    passed, an optional one until it has been tried once."""
+    quiz = await _quiz_of(turn, lesson)
+    if quiz is None or await quiz_q.has_passed(turn.session, turn.farmer.user_id, quiz.id):
+        return None
+    if not quiz.is_required and await quiz_q.count_attempts(
+        turn.session, turn.farmer.user_id, quiz.id
+    ):
+        return None
+    return quiz
 
 
 async def open_lesson(turn: Turn) -> list[Reply]:
@@ -157,8 +187,14 @@ async def next_button(turn: Turn) -> list[Reply]:
     return await finish_lesson(turn, lesson)
 
 
-async def finish_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
-    """Mark the lesson done, then send the next one or congratulate."""
+async def finish_lesson(
+    turn: Turn, lesson: q.LessonView, *, quiz_done: bool = False
+) -> list[Reply]:
+    """Mark the lesson done, then send the next one or congratulate.
+
+    A quiz lesson is done when its quiz is: a required quiz must be passed first,
+    which is what holds the next lesson and the course's completion.
+    """
     if lesson.enrollment_status is None:
         # A preview read without enrolling: there is no progress to count.
         return [
@@ -167,6 +203,10 @@ async def finish_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
                 options=(Option(_("📘 See the course"), f"course:{lesson.course_id}"),),
             )
         ]
+    if lesson.content_type == "quiz" and not quiz_done and lesson.progress_status != "completed":
+        waiting = await _quiz_still_due(turn, lesson)
+        if waiting is not None:
+            return await _offer_quiz(turn, waiting)
     completion = await q.complete_lesson(
         turn.session,
         turn.farmer.user_id,

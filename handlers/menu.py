@@ -31,6 +31,7 @@ def help_text(turn: Turn) -> str:
         _("/courses: browse courses by topic"),
         _("/lesson: your current lesson again"),
         _("/next: mark the lesson done and get the next one"),
+        _("/quiz: take the quiz that is due"),
         _("/progress: how far you have come"),
         _("/start: begin again and choose your language"),
         _("/language: change the language"),

@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 from bot.messages import Reply
-from handlers import catalog, lessons, progress, start
+from handlers import catalog, lessons, progress, quiz, start
 from handlers.base import Conversation, Handler, Turn
 
 CONVERSATIONS: list[Conversation] = [
@@ -22,6 +22,7 @@ CONVERSATIONS: list[Conversation] = [
     catalog.CONVERSATION,
     lessons.CONVERSATION,
     progress.CONVERSATION,
+    quiz.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}

@@ -30,12 +30,18 @@ def _database_url() -> str:
     return resolve_database_url(settings.database_url, settings.embedded_pgdata)[0]
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # pgqueuer's tables are installed from its own DDL (migration 0005), not our models.
+    return not (type_ == "table" and name is not None and name.startswith("pgqueuer"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=False,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -185,6 +185,11 @@ class Service:
         async with self.engine.connect() as conn:
             return (await conn.execute(text(sql), params)).scalar()
 
+    async def execute(self, sql: str, **params: Any) -> None:
+        """A committed write, for tests that move time or state along."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text(sql), params)
+
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.engine.connect() as conn:
             return list((await conn.execute(text(sql), params)).all())

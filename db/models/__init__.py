@@ -2,6 +2,10 @@
 
 from db.models.base import Base
 from db.models.learn import *  # noqa: F403
+from db.models.payments import *  # noqa: F403
+from db.models.quiz import *  # noqa: F403
+from db.models.rewards import *  # noqa: F403
+from db.models.search import *  # noqa: F403
 from db.models.service import *  # noqa: F403
 
 __all__ = ["Base"]

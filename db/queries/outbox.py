@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 NOTIFY_CHANNEL = "krishi_outbound"
 
@@ -216,3 +217,43 @@ async def fetch_console_replies(conn: AsyncConnection, user_id: uuid.UUID) -> li
         {"u": user_id},
     )
     return [row.body for row in sorted(rows, key=lambda r: r.id)]
+
+
+# A message that is not an answer to a turn (badge, payment, reminder, broadcast)
+# goes to the farmer's address they wrote from last, in the same transaction as
+# the event, so it is retried with everything else and never lost.
+_QUEUE_FOR_USER = text(
+    """
+    WITH target AS (
+        SELECT id, channel FROM channel_identities
+         WHERE user_id = :user_id AND is_active AND channel <> 'console'
+         ORDER BY last_inbound_at DESC NULLS LAST, created_at DESC
+         LIMIT 1
+    ), queued AS (
+        INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
+        SELECT :user_id, target.id, target.channel, :kind, r.body
+          FROM target, jsonb_array_elements(CAST(:bodies AS jsonb)) WITH ORDINALITY AS r(body, n)
+         ORDER BY n
+        RETURNING channel
+    )
+    SELECT pg_notify('krishi_outbound', channel), count(*) OVER () AS queued
+      FROM (SELECT DISTINCT channel FROM queued) c
+    """
+)
+
+
+async def queue_for_user(
+    conn: AsyncConnection | AsyncSession,
+    user_id: uuid.UUID,
+    bodies: list[dict[str, Any]],
+    *,
+    kind: str,
+) -> int:
+    """Queue messages to a farmer outside a turn. Returns how many were queued (0: no address)."""
+    rows = (
+        await conn.execute(
+            _QUEUE_FOR_USER,
+            {"user_id": user_id, "bodies": orjson.dumps(bodies).decode(), "kind": kind},
+        )
+    ).all()
+    return len(bodies) if rows else 0

@@ -73,6 +73,18 @@ async def test_telegram_farmer_completes_a_course(catalogue_service: Service) ->
     lessons = [stable_id("lesson", f"drip-hi-{n}") for n in range(1, 5)]
     for lesson in lessons:
         await service.telegram_taps(chat, f"next:{lesson}")
+    # The last lesson is a quiz: it hands over to the quiz, and finishing it ends the course.
+    await telegram.wait_for(
+        lambda c: (
+            buttons(telegram.sent_to(chat)[-1])[:1]
+            == [f"qstart:{stable_id('quiz', 'drip-hi-quiz')}"]
+        )
+    )
+    await service.telegram_taps(chat, f"qstart:{stable_id('quiz', 'drip-hi-quiz')}")
+    await telegram.wait_for(
+        lambda c: any(b.startswith("qa:") for b in buttons(telegram.sent_to(chat)[-1]))
+    )
+    await service.telegram_taps(chat, buttons(telegram.sent_to(chat)[-1])[0])
     await service.telegram_taps(chat, f"next:{lessons[0]}")  # a stale tap counts nothing
     await telegram.wait_for(lambda c: any("🎉" in t for t in telegram.texts_to(chat)[-3:]), 10)
 
@@ -133,7 +145,10 @@ async def test_whatsapp_farmer_uses_numbers_all_the_way(catalogue_service: Servi
     await say("1", 8)  # enrol: confirmation + first lesson
     for expect in (9, 10, 11):
         await say("1", expect)  # done → next lesson
-    await say("/next", 12)  # the slash works too
+    await say("/next", 12)  # the slash works too: the quiz lesson offers its quiz
+    question = await say("1", 14)  # start the quiz: intro + question
+    assert "1. सही" in question
+    await say("सही", 17)  # typed option text: feedback, result, course completed
     assert (
         await service.scalar(
             "SELECT status FROM course_enrollments e JOIN channel_identities ci ON ci.user_id = e.user_id"

@@ -1,0 +1,49 @@
+"""What search matches besides the catalogue's own full-text vectors.
+
+The seed tables stay as the spec has them; the romanised spelling of each
+course, article and video lives beside them, rebuilt by
+`db.queries.search.refresh_search_terms` whenever the catalogue is loaded.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base
+
+__all__ = ["SEARCHABLE_KINDS", "SearchTerm"]
+
+SEARCHABLE_KINDS = ("course", "article", "video")
+
+
+class SearchTerm(Base):
+    """One catalogue item's title and summary in one Latin spelling (bot.romanize).
+
+    Trigram matching on `romanized` lets "sinchai", "sinchaai" or "irigation"
+    find सिंचाई and "irrigation". No foreign key: the row points at one of three
+    tables, and the refresh deletes rows whose item is gone.
+    """
+
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        CheckConstraint(
+            "content_kind IN ('course', 'article', 'video')",
+            name="content_kind",
+        ),
+        Index(
+            "search_terms_idx_romanized_trgm",
+            "romanized",
+            postgresql_using="gin",
+            postgresql_ops={"romanized": "gin_trgm_ops"},
+        ),
+    )
+
+    content_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # As the item says, e.g. "Hindi" or "Hindi, English".
+    language: Mapped[str | None] = mapped_column(String(100))
+    romanized: Mapped[str] = mapped_column(Text, nullable=False)

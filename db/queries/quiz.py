@@ -1,0 +1,347 @@
+"""Quizzes: attempts, answers and scores, in the seed's quiz tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True, slots=True)
+class QuizInfo:
+    id: uuid.UUID
+    course_id: uuid.UUID | None
+    lesson_id: uuid.UUID | None
+    title: str
+    description: str | None
+    passing_score: int
+    time_limit_minutes: int | None
+    shuffle_questions: bool
+    show_correct_answer: bool
+    is_required: bool
+    question_count: int
+
+
+_QUIZ = """
+    SELECT q.id, q.course_id, q.lesson_id, q.title, q.description,
+           coalesce(q.passing_score, 70) AS passing_score, q.time_limit_minutes,
+           coalesce(q.shuffle_questions, false) AS shuffle_questions,
+           coalesce(q.show_correct_answer, true) AS show_correct_answer,
+           coalesce(q.is_required, true) AS is_required,
+           (SELECT count(*) FROM quiz_questions x WHERE x.quiz_id = q.id) AS question_count
+      FROM quizzes q
+"""
+
+
+async def get_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> QuizInfo | None:
+    row = (await session.execute(text(_QUIZ + " WHERE q.id = :id"), {"id": quiz_id})).one_or_none()
+    return QuizInfo(**row._mapping) if row else None
+
+
+async def quiz_of_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> QuizInfo | None:
+    row = (
+        await session.execute(
+            text(_QUIZ + " WHERE q.lesson_id = :id ORDER BY q.order_index NULLS LAST LIMIT 1"),
+            {"id": lesson_id},
+        )
+    ).one_or_none()
+    return QuizInfo(**row._mapping) if row else None
+
+
+async def quizzes_of_course(session: AsyncSession, course_id: uuid.UUID) -> list[QuizInfo]:
+    rows = await session.execute(
+        text(_QUIZ + " WHERE q.course_id = :id ORDER BY q.order_index NULLS LAST, q.title"),
+        {"id": course_id},
+    )
+    return [QuizInfo(**row._mapping) for row in rows]
+
+
+async def next_due_quiz(session: AsyncSession, user_id: uuid.UUID) -> QuizInfo | None:
+    """The first quiz of the farmer's current course whose lesson is not done yet."""
+    row = (
+        await session.execute(
+            text(
+                _QUIZ
+                + """
+                  JOIN course_lessons l ON l.id = q.lesson_id
+                  LEFT JOIN lesson_progress p ON p.lesson_id = l.id AND p.user_id = :user
+                 WHERE q.course_id = (
+                        SELECT course_id FROM course_enrollments
+                         WHERE user_id = :user AND status IN ('enrolled', 'in_progress')
+                         ORDER BY last_accessed_at DESC NULLS LAST LIMIT 1)
+                   AND p.status IS DISTINCT FROM 'completed'
+                 ORDER BY l.order_index LIMIT 1
+                """
+            ),
+            {"user": user_id},
+        )
+    ).one_or_none()
+    return QuizInfo(**row._mapping) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAttempt:
+    attempt_id: uuid.UUID
+    attempt_number: int
+    current_index: int
+    total: int
+    deadline_at: dt.datetime | None
+
+
+async def open_attempt(
+    session: AsyncSession, user_id: uuid.UUID, quiz_id: uuid.UUID
+) -> OpenAttempt | None:
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT p.attempt_id, a.attempt_number, p.current_index,
+                       cardinality(p.question_ids) AS total, p.deadline_at
+                  FROM quiz_attempt_progress p JOIN quiz_attempts a ON a.id = p.attempt_id
+                 WHERE p.user_id = :user AND p.quiz_id = :quiz AND p.status = 'in_progress'
+                 ORDER BY p.started_at DESC LIMIT 1
+                """
+            ),
+            {"user": user_id, "quiz": quiz_id},
+        )
+    ).one_or_none()
+    return OpenAttempt(**row._mapping) if row else None
+
+
+async def question_ids(session: AsyncSession, quiz_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(
+        text(
+            "SELECT id FROM quiz_questions WHERE quiz_id = :q ORDER BY order_index NULLS LAST, id"
+        ),
+        {"q": quiz_id},
+    )
+    return [row.id for row in rows]
+
+
+async def count_attempts(session: AsyncSession, user_id: uuid.UUID, quiz_id: uuid.UUID) -> int:
+    return int(
+        (
+            await session.execute(
+                text("SELECT count(*) FROM quiz_attempts WHERE user_id = :u AND quiz_id = :q"),
+                {"u": user_id, "q": quiz_id},
+            )
+        ).scalar_one()
+    )
+
+
+async def start_attempt(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    quiz_id: uuid.UUID,
+    order: list[uuid.UUID],
+    time_limit_minutes: int | None,
+) -> tuple[uuid.UUID, int]:
+    """A new attempt (any open one is abandoned). Returns (attempt id, attempt number)."""
+    row = (
+        await session.execute(
+            text(
+                """
+                WITH abandoned AS (
+                    UPDATE quiz_attempt_progress SET status = 'abandoned', finished_at = now()
+                     WHERE user_id = :user AND quiz_id = :quiz AND status = 'in_progress'
+                ), attempt AS (
+                    INSERT INTO quiz_attempts (user_id, quiz_id, attempt_number)
+                    SELECT :user, :quiz, count(*) + 1 FROM quiz_attempts
+                     WHERE user_id = :user AND quiz_id = :quiz
+                    RETURNING id, attempt_number
+                ), progress AS (
+                    INSERT INTO quiz_attempt_progress (attempt_id, user_id, quiz_id, question_ids,
+                                                       deadline_at)
+                    SELECT id, :user, :quiz, CAST(:order AS uuid[]),
+                           now() + make_interval(mins => CAST(:limit AS int))
+                      FROM attempt
+                )
+                SELECT id, attempt_number FROM attempt
+                """
+            ),
+            {
+                "user": user_id,
+                "quiz": quiz_id,
+                "order": [str(q) for q in order],
+                "limit": time_limit_minutes,
+            },
+        )
+    ).one()
+    return row.id, int(row.attempt_number)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptState:
+    attempt_id: uuid.UUID
+    user_id: uuid.UUID
+    quiz_id: uuid.UUID
+    attempt_number: int
+    question_ids: list[uuid.UUID]
+    current_index: int
+    status: str
+    started_at: dt.datetime
+    deadline_at: dt.datetime | None
+    now: dt.datetime
+
+    @property
+    def total(self) -> int:
+        return len(self.question_ids)
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.deadline_at is not None and self.now > self.deadline_at
+
+
+async def lock_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptState | None:
+    """The attempt, locked for this transaction: one answer at a time changes it."""
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT p.attempt_id, p.user_id, p.quiz_id, a.attempt_number, p.question_ids,
+                       p.current_index, p.status, p.started_at, p.deadline_at, now() AS now
+                  FROM quiz_attempt_progress p JOIN quiz_attempts a ON a.id = p.attempt_id
+                 WHERE p.attempt_id = :a
+                   FOR UPDATE OF p
+                """
+            ),
+            {"a": attempt_id},
+        )
+    ).one_or_none()
+    return AttemptState(**row._mapping) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: uuid.UUID
+    question_type: str
+    question_text: str
+    options: list[dict[str, Any]]
+    points: int
+    explanation: str | None
+
+
+async def get_question(session: AsyncSession, question_id: uuid.UUID) -> Question:
+    row = (
+        await session.execute(
+            text(
+                "SELECT id, question_type, question_text, coalesce(options, '[]'::jsonb) AS options,"
+                " coalesce(points, 1) AS points, explanation FROM quiz_questions WHERE id = :id"
+            ),
+            {"id": question_id},
+        )
+    ).one()
+    return Question(**row._mapping)
+
+
+async def record_answer(
+    session: AsyncSession,
+    state: AttemptState,
+    question_id: uuid.UUID,
+    *,
+    answer: str,
+    is_correct: bool | None,
+    points: int | None,
+) -> None:
+    """Store the answer and move to the next question, together."""
+    await session.execute(
+        text(
+            """
+            WITH answer AS (
+                INSERT INTO quiz_answers (attempt_id, question_id, user_answer, is_correct,
+                                          points_earned)
+                VALUES (:a, :q, :answer, :correct, :points)
+            )
+            UPDATE quiz_attempt_progress SET current_index = current_index + 1
+             WHERE attempt_id = :a
+            """
+        ),
+        {"a": state.attempt_id, "q": question_id, "answer": answer, "correct": is_correct,
+         "points": points},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    score: int
+    possible: int
+    percentage: Decimal
+    passed: bool
+    time_spent_seconds: int
+    ungraded: int
+
+
+# Score over the questions that can be scored: an essay counts once an instructor grades it.
+_SCORE = """
+    WITH totals AS (
+        SELECT coalesce(sum(a.points_earned) FILTER (WHERE a.is_correct IS NOT NULL), 0) AS score,
+               coalesce(sum(coalesce(q.points, 1)) FILTER (
+                   WHERE q.question_type <> 'essay' OR a.is_correct IS NOT NULL), 0) AS possible,
+               count(*) FILTER (WHERE q.question_type = 'essay' AND a.is_correct IS NULL)
+                   AS ungraded
+          FROM quiz_questions q
+          LEFT JOIN quiz_answers a ON a.question_id = q.id AND a.attempt_id = :a
+         WHERE q.quiz_id = (SELECT quiz_id FROM quiz_attempts WHERE id = :a)
+    )
+"""
+
+
+async def finish_attempt(session: AsyncSession, attempt_id: uuid.UUID, status: str) -> Result:
+    """Score the attempt into quiz_attempts and close it ('finished' or 'expired')."""
+    row = (
+        await session.execute(
+            text(
+                _SCORE
+                + """
+                , progress AS (
+                    UPDATE quiz_attempt_progress SET status = :status, finished_at = now()
+                     WHERE attempt_id = :a
+                    RETURNING started_at, finished_at
+                )
+                UPDATE quiz_attempts a
+                   SET score = t.score,
+                       percentage = round(100.0 * t.score / greatest(t.possible, 1), 2),
+                       passed = round(100.0 * t.score / greatest(t.possible, 1), 2)
+                                >= coalesce(z.passing_score, 70),
+                       time_spent_seconds = greatest(0, extract(epoch FROM
+                                            (SELECT finished_at - started_at FROM progress)))::int
+                  FROM totals t, quizzes z
+                 WHERE a.id = :a AND z.id = a.quiz_id
+                RETURNING a.score, t.possible, a.percentage, a.passed, a.time_spent_seconds,
+                          t.ungraded
+                """
+            ),
+            {"a": attempt_id, "status": status},
+        )
+    ).one()
+    return Result(int(row.score), int(row.possible), row.percentage, bool(row.passed),
+                  int(row.time_spent_seconds), int(row.ungraded))  # fmt: skip
+
+
+async def has_passed(session: AsyncSession, user_id: uuid.UUID, quiz_id: uuid.UUID) -> bool:
+    return bool(
+        (
+            await session.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM quiz_attempts WHERE user_id = :u"
+                    " AND quiz_id = :q AND passed)"
+                ),
+                {"u": user_id, "q": quiz_id},
+            )
+        ).scalar_one()
+    )
+
+
+async def user_language(session: AsyncSession, user_id: uuid.UUID) -> str:
+    return str(
+        (
+            await session.execute(
+                text("SELECT preferred_language FROM users WHERE id = :u"), {"u": user_id}
+            )
+        ).scalar_one()
+    )

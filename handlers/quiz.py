@@ -1,0 +1,349 @@
+"""Quizzes, one question at a time.
+
+    quiz:<quiz> ──────────► intro ─(qstart:<quiz>)─► question 1
+        └─ open attempt ──► resume ─(qresume:<attempt>)─► the current question
+                            or restart ─(qstart:<quiz>)─► a new attempt
+    question ─(qa:<attempt>:<n>:<option> | typed answer)─► feedback + question n+1 … ─► result
+    result: passed ─► the lesson is done, the next one is sent
+            failed ─► retake (qstart:<quiz>) — a required quiz holds the course until passed
+    deadline passed ─► the attempt closes (here, or by the `quiz_deadline` job)
+
+State `quiz_question` holds {"attempt": id}: typed text there is an answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+from bot.i18n import _, format_number, format_percentage, ngettext, use_language
+from bot.jobs import JOBS, enqueue
+from bot.messages import Option, Reply
+from bot.runtime import Runtime
+from db.queries import lessons as lessons_q
+from db.queries import outbox
+from db.queries import quiz as q
+from handlers import grading, lessons
+from handlers.base import Conversation, Turn
+
+DEADLINE_JOB = "quiz_deadline"
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _intro(quiz: q.QuizInfo, attempt_number: int) -> str:
+    lines = [
+        "❓ " + quiz.title,
+        ngettext("{count} question", "{count} questions", quiz.question_count).format(
+            count=format_number(quiz.question_count)
+        ),
+        _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
+        _("Attempt: {number}").format(number=format_number(attempt_number)),
+    ]
+    if quiz.time_limit_minutes:
+        lines.append(
+            ngettext("Time limit: {count} minute", "Time limit: {count} minutes",
+                     quiz.time_limit_minutes).format(count=format_number(quiz.time_limit_minutes))
+        )  # fmt: skip
+    if quiz.description:
+        lines += ["", quiz.description]
+    return "\n".join(lines)
+
+
+async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> list[Reply]:
+    """Introduces a quiz; asks to start, or to resume or restart an unfinished attempt."""
+    open_attempt = await q.open_attempt(turn.session, turn.farmer.user_id, quiz.id)
+    if open_attempt is not None:
+        turn.goto("idle")
+        text = _("You started this quiz earlier and answered {done} of {total} questions.").format(
+            done=format_number(open_attempt.current_index),
+            total=format_number(open_attempt.total),
+        )
+        return [
+            Reply(
+                "❓ " + quiz.title + "\n" + text,
+                options=(
+                    Option(_("▶️ Resume"), f"qresume:{open_attempt.attempt_id}"),
+                    Option(_("🔄 Start again"), f"qstart:{quiz.id}"),
+                ),
+            )
+        ]
+    attempts = await q.count_attempts(turn.session, turn.farmer.user_id, quiz.id)
+    turn.goto("idle")
+    return [
+        Reply(
+            _intro(quiz, attempts + 1),
+            options=(Option(_("▶️ Start the quiz"), f"qstart:{quiz.id}"),),
+        )
+    ]
+
+
+async def open_quiz(turn: Turn) -> list[Reply]:
+    """Answers `quiz:<id>`: the quiz's intro (or resume); asks to start."""
+    quiz_id = _uuid(turn.arg)
+    quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
+    if quiz is None:
+        return [Reply(_("Sorry, this quiz is not available."))]
+    return await offer_quiz(turn, quiz)
+
+
+async def quiz_command(turn: Turn) -> list[Reply]:
+    """Answers /quiz: the next quiz due in the current course; asks to start it."""
+    quiz = await q.next_due_quiz(turn.session, turn.farmer.user_id)
+    if quiz is None:
+        return [
+            Reply(
+                _("No quiz is waiting for you right now. Carry on with your lessons."),
+                options=(Option(_("▶️ Continue my lesson"), "cmd:lesson"),),
+            )
+        ]
+    return await offer_quiz(turn, quiz)
+
+
+async def course_quizzes(turn: Turn) -> list[Reply]:
+    """Answers `quizlist:<course>`: the course's quizzes; asks which to open."""
+    course_id = _uuid(turn.arg)
+    quizzes = await q.quizzes_of_course(turn.session, course_id) if course_id else []
+    if not quizzes:
+        return [Reply(_("This course has no quizzes."))]
+    return [
+        Reply(
+            _("Quizzes of this course:"),
+            options=tuple(Option(("❓ " + quiz.title)[:60], f"quiz:{quiz.id}") for quiz in quizzes),
+        )
+    ]
+
+
+async def start(turn: Turn) -> list[Reply]:
+    """Answers `qstart:<quiz>`: a new attempt (shuffled if the quiz says so); asks question 1."""
+    quiz_id = _uuid(turn.arg)
+    quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
+    if quiz is None or quiz.question_count == 0:
+        return [Reply(_("Sorry, this quiz is not available."))]
+    order = await q.question_ids(turn.session, quiz.id)
+    if quiz.shuffle_questions:
+        random.shuffle(order)
+    attempt_id, number = await q.start_attempt(
+        turn.session, turn.farmer.user_id, quiz.id, order, quiz.time_limit_minutes
+    )
+    if quiz.time_limit_minutes:
+        # The attempt closes on time even if the farmer never comes back.
+        await enqueue(
+            turn.session,
+            DEADLINE_JOB,
+            {"attempt": str(attempt_id)},
+            after=dt.timedelta(minutes=quiz.time_limit_minutes, seconds=1),
+        )
+    state = await q.lock_attempt(turn.session, attempt_id)
+    assert state is not None
+    intro = Reply(_intro(quiz, number))
+    return [intro, await _ask(turn, state)]
+
+
+async def resume(turn: Turn) -> list[Reply]:
+    """Answers `qresume:<attempt>`: asks the current question again."""
+    attempt_id = _uuid(turn.arg)
+    state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
+    if state is None or state.user_id != turn.farmer.user_id or state.status != "in_progress":
+        return [Reply(_("This quiz attempt is already over."))]
+    if state.out_of_time:
+        return await _close(turn, state, "expired")
+    return [await _ask(turn, state)]
+
+
+async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
+    question = await q.get_question(turn.session, state.question_ids[state.current_index])
+    turn.goto("quiz_question", attempt=str(state.attempt_id))
+    heading = _("Question {number} of {total}").format(
+        number=format_number(state.current_index + 1), total=format_number(state.total)
+    )
+    text = f"{heading}\n\n{question.question_text}"
+    choices = grading.options_of(question.options)
+    if question.question_type in ("multiple_choice", "true_false"):
+        options = tuple(
+            Option(str(choice["text"])[:60], f"qa:{state.attempt_id}:{state.current_index}:{i}")
+            for i, choice in enumerate(choices)
+        )
+        return Reply(text, options=options)
+    hint = (
+        _("Type your answer.")
+        if question.question_type == "short_answer"
+        else _("Write your answer in a few sentences. Your teacher will check it.")
+    )
+    return Reply(f"{text}\n\n{hint}")
+
+
+async def answer_button(turn: Turn) -> list[Reply]:
+    """Answers `qa:<attempt>:<n>:<option>`: grades it; a stale tap changes nothing."""
+    attempt_text, _sep, rest = turn.arg.partition(":")
+    index_text, _sep, option_text = rest.partition(":")
+    attempt_id = _uuid(attempt_text)
+    state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
+    if (
+        state is None
+        or state.user_id != turn.farmer.user_id
+        or not index_text.isdigit()
+        or not option_text.isdigit()
+    ):
+        return [Reply(_("That answer is from an old question."))]
+    if state.status != "in_progress" or int(index_text) != state.current_index:
+        return await _where_you_are(turn, state)
+    return await _grade(turn, state, option_index=int(option_text), typed=None)
+
+
+async def answer_text(turn: Turn) -> list[Reply]:
+    """Answers typed text while a question is open: a number, an option's words, or the answer."""
+    attempt_id = _uuid(str(turn.data.get("attempt", "")))
+    state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
+    if state is None or state.status != "in_progress":
+        turn.goto("idle")
+        return [Reply(_("This quiz attempt is already over."))]
+    return await _grade(turn, state, option_index=None, typed=turn.inbound.text)
+
+
+async def _where_you_are(turn: Turn, state: q.AttemptState) -> list[Reply]:
+    if state.status != "in_progress":
+        return [Reply(_("That answer was already counted. This attempt is finished."))]
+    note = Reply(
+        _("That answer was already counted. You are on question {number} of {total}.").format(
+            number=format_number(state.current_index + 1), total=format_number(state.total)
+        )
+    )
+    return [note, await _ask(turn, state)]
+
+
+async def _grade(
+    turn: Turn, state: q.AttemptState, *, option_index: int | None, typed: str | None
+) -> list[Reply]:
+    if state.out_of_time:
+        # An answer after the deadline is not graded.
+        return await _close(turn, state, "expired")
+    question = await q.get_question(turn.session, state.question_ids[state.current_index])
+    choices = grading.options_of(question.options)
+    if question.question_type in ("multiple_choice", "true_false"):
+        if option_index is None and typed is not None:
+            option_index = grading.choice_from_text(choices, typed)
+        if option_index is None or not 0 <= option_index < len(choices):
+            return [
+                Reply(_("Please choose one of the options: tap a button or send its number.")),
+                await _ask(turn, state),
+            ]
+        graded = grading.grade_choice(choices, option_index, question.points)
+    else:
+        if typed is None or not typed.strip():
+            return [await _ask(turn, state)]
+        graded = grading.grade_text(question.question_type, choices, typed, question.points)
+    await q.record_answer(
+        turn.session, state, question.id,
+        answer=graded.answer, is_correct=graded.is_correct, points=graded.points,
+    )  # fmt: skip
+    quiz = await q.get_quiz(turn.session, state.quiz_id)
+    assert quiz is not None
+    replies = [_feedback(quiz, question, graded)]
+    advanced = await q.lock_attempt(turn.session, state.attempt_id)
+    assert advanced is not None
+    if advanced.current_index >= advanced.total:
+        return replies + await _close(turn, advanced, "finished")
+    return [*replies, await _ask(turn, advanced)]
+
+
+def _feedback(quiz: q.QuizInfo, question: q.Question, graded: grading.Graded) -> Reply:
+    if graded.is_correct is None:
+        return Reply(_("📝 Answer saved. Your teacher will check it."))
+    if not quiz.show_correct_answer:
+        return Reply(_("Answer recorded."))
+    if graded.is_correct:
+        text = _("✅ Correct!")
+    else:
+        text = _("❌ Not quite.")
+        right = grading.correct_answer(grading.options_of(question.options))
+        if right:
+            text += " " + _("The right answer: {answer}").format(answer=right)
+    if question.explanation:
+        text += "\n" + question.explanation
+    return Reply(text)
+
+
+async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
+    turn.goto("idle")
+    quiz = await q.get_quiz(turn.session, state.quiz_id)
+    assert quiz is not None
+    result = await q.finish_attempt(turn.session, state.attempt_id, status)
+    replies = [result_reply(quiz, result, expired=status == "expired")]
+    if (result.passed or not quiz.is_required) and quiz.lesson_id is not None:
+        lesson = await lessons_q.get_lesson(turn.session, quiz.lesson_id, turn.farmer.user_id)
+        if lesson is not None and lesson.enrollment_status is not None:
+            replies += await lessons.finish_lesson(turn, lesson, quiz_done=True)
+    return replies
+
+
+def result_reply(quiz: q.QuizInfo, result: q.Result, *, expired: bool) -> Reply:
+    lines = []
+    if expired:
+        lines.append(_("⏰ Time is up for this quiz."))
+    lines.append(
+        _("Your score: {score} of {possible} ({percent})").format(
+            score=format_number(result.score),
+            possible=format_number(result.possible),
+            percent=format_percentage(result.percentage, 2),
+        )
+    )
+    if result.ungraded:
+        lines.append(_("Your written answers will count once your teacher checks them."))
+    if result.passed:
+        lines.append(_("🎉 You passed!"))
+        return Reply("\n".join(lines))
+    lines.append(
+        _("You need {percent} to pass. Read the lessons again and try once more.").format(
+            percent=format_percentage(quiz.passing_score)
+        )
+    )
+    return Reply("\n".join(lines), options=(Option(_("🔄 Try again"), f"qstart:{quiz.id}"),))
+
+
+@JOBS.job(DEADLINE_JOB)
+async def close_overdue_attempt(runtime: Runtime, payload: dict[str, object]) -> None:
+    """The time limit passed: close the attempt and tell the farmer, even if they left."""
+    attempt_id = _uuid(str(payload.get("attempt", "")))
+    if attempt_id is None:
+        return
+    async with runtime.sessionmaker() as session, session.begin():
+        state = await q.lock_attempt(session, attempt_id)
+        if state is None or state.status != "in_progress":
+            return  # answered in time, restarted or already closed
+        if not state.out_of_time:
+            assert state.deadline_at is not None
+            await enqueue(session, DEADLINE_JOB, payload, after=state.deadline_at - state.now)
+            return
+        quiz = await q.get_quiz(session, state.quiz_id)
+        assert quiz is not None
+        result = await q.finish_attempt(session, attempt_id, "expired")
+        language = await q.user_language(session, state.user_id)
+        if (result.passed or not quiz.is_required) and quiz.lesson_id and quiz.course_id:
+            await lessons_q.complete_lesson(
+                session, state.user_id, quiz.lesson_id, quiz.course_id,
+                max_seconds=lessons.MAX_LESSON_SECONDS,
+            )  # fmt: skip
+        with use_language(language):
+            reply = result_reply(quiz, result, expired=True)
+        await outbox.queue_for_user(session, state.user_id, [reply.to_json()], kind="notification")
+
+
+CONVERSATION = Conversation(
+    commands={"quiz": quiz_command},
+    buttons={
+        "quiz": open_quiz,
+        "quizlist": course_quizzes,
+        "qstart": start,
+        "qresume": resume,
+        "qa": answer_button,
+    },
+    states={"quiz_question": answer_text},
+    aliases={"prashn": "quiz", "प्रश्नोत्तरी": "quiz", "प्रश्नमंजूषा": "quiz"},
+)
