@@ -14,9 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import metrics
+from bot import api, metrics
 from bot.channels import telegram, whatsapp
 from bot.jobs import JobRunner
+from bot.payments import webhooks as payment_webhooks
 from bot.runtime import Runtime, announce_channels
 from bot.sender import Sender, build_sender
 from bot.settings import Settings
@@ -76,6 +77,8 @@ def create_app(
             await rt.close()
 
     app = FastAPI(title="Krishi Learn", version="0.1.0", lifespan=lifespan)
+    app.include_router(api.router)
+    app.include_router(payment_webhooks.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -15,6 +15,7 @@ from bot.messages import Option, Reply
 from db.queries import catalog as catalog_q
 from db.queries import lessons as q
 from db.queries import quiz as quiz_q
+from db.queries import roadmaps as roadmaps_q
 from handlers.base import Conversation, Turn
 
 # Time a lesson can count towards learning hours: beyond this the farmer was in the field.
@@ -217,6 +218,14 @@ async def finish_lesson(
     replies: list[Reply] = []
     if completion.course_completed:
         turn.goto("idle")
+        for roadmap in await roadmaps_q.advance_roadmaps(turn.session, turn.farmer.user_id):
+            replies.append(
+                Reply(
+                    _("🗺️ You have finished the roadmap {title}. Wonderful work!").format(
+                        title=f"{roadmap.emoji or ''} {roadmap.title}".strip()
+                    )
+                )
+            )
         replies.append(
             Reply(
                 _("🎉 Congratulations! You have completed {course}.").format(

@@ -12,6 +12,9 @@ MAIN_MENU: list[tuple[str, str, str]] = [
     (N_("📚 Courses"), "cmd:courses", "/courses"),
     (N_("▶️ Continue my lesson"), "cmd:lesson", "/lesson"),
     (N_("📊 My progress"), "cmd:progress", "/progress"),
+    (N_("📰 Articles"), "cmd:articles", "/articles"),
+    (N_("🎬 Videos"), "cmd:videos", "/videos"),
+    (N_("🗺️ Learning roadmaps"), "cmd:roadmaps", "/roadmaps"),
     (N_("🌐 Language"), "cmd:language", "/language"),
     (N_("❓ Help"), "help", "/help"),
 ]
@@ -33,6 +36,8 @@ def help_text(turn: Turn) -> str:
         _("/next: mark the lesson done and get the next one"),
         _("/quiz: take the quiz that is due"),
         _("/progress: how far you have come"),
+        _("/articles, /videos: read and watch"),
+        _("/roadmaps: learning paths, step by step"),
         _("/start: begin again and choose your language"),
         _("/language: change the language"),
         _("/menu: show the main menu"),

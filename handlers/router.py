@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 from bot.messages import Reply
-from handlers import catalog, lessons, progress, quiz, start
+from handlers import catalog, lessons, library, progress, quiz, roadmaps, start
 from handlers.base import Conversation, Handler, Turn
 
 CONVERSATIONS: list[Conversation] = [
@@ -23,6 +23,8 @@ CONVERSATIONS: list[Conversation] = [
     lessons.CONVERSATION,
     progress.CONVERSATION,
     quiz.CONVERSATION,
+    library.CONVERSATION,
+    roadmaps.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}

@@ -1,0 +1,1 @@
+"""Payments: UPI payment links, gateways, and the callbacks that confirm purchases."""

@@ -1,0 +1,7 @@
+"""Payment gateway callbacks (POST /webhooks/razorpay)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
