@@ -60,7 +60,11 @@ def _app_factory() -> FastAPI:
     from bot.app import create_app
 
     settings = get_settings()
-    return create_app(settings, database_url=os.environ.get("KRISHI_RESOLVED_DATABASE_URL"))
+    return create_app(
+        settings,
+        database_url=os.environ.get("KRISHI_RESOLVED_DATABASE_URL"),
+        run_sender=settings.run_sender,
+    )
 
 
 @app.command()

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     sender_max_attempts: int = 8
     provider_timeout_s: float = 10.0
 
+    # `krishi serve` runs the sender and jobs beside the web app unless this is off
+    # (then run `krishi worker` processes for them).
+    run_sender: bool = True
+
     timezone: str = "Asia/Kolkata"
     max_body_bytes: int = 256 * 1024
     log_json: bool = True

@@ -10,6 +10,7 @@ from handlers.base import Turn
 # entry here when they land, so the menu never offers what does not exist.
 MAIN_MENU: list[tuple[str, str, str]] = [
     (N_("📚 Courses"), "cmd:courses", "/courses"),
+    (N_("🔍 Search"), "cmd:search", "/search"),
     (N_("▶️ Continue my lesson"), "cmd:lesson", "/lesson"),
     (N_("📊 My progress"), "cmd:progress", "/progress"),
     (N_("📰 Articles"), "cmd:articles", "/articles"),
@@ -32,6 +33,7 @@ def help_text(turn: Turn) -> str:
         _("I help you learn better farming, one short lesson at a time."),
         "",
         _("/courses: browse courses by topic"),
+        _("/search WORDS: find courses, articles and videos (or just type the words)"),
         _("/lesson: your current lesson again"),
         _("/next: mark the lesson done and get the next one"),
         _("/quiz: take the quiz that is due"),

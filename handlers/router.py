@@ -14,7 +14,7 @@ import re
 import unicodedata
 
 from bot.messages import Reply
-from handlers import catalog, lessons, library, progress, quiz, roadmaps, start
+from handlers import catalog, lessons, library, progress, quiz, roadmaps, search, start
 from handlers.base import Conversation, Handler, Turn
 
 CONVERSATIONS: list[Conversation] = [
@@ -25,6 +25,7 @@ CONVERSATIONS: list[Conversation] = [
     quiz.CONVERSATION,
     library.CONVERSATION,
     roadmaps.CONVERSATION,
+    search.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}
@@ -37,8 +38,9 @@ for _conversation in CONVERSATIONS:
     STATES.update(_conversation.states)
     ALIASES.update(_conversation.aliases)
 
-# Free text that no state claims. Search takes this over when it lands.
-FALLBACK: Handler = start.not_understood
+# Free text that no state claims is a search; search itself answers what is not
+# a query (emoji, other scripts) with the kind hint.
+FALLBACK: Handler = search.search_free_text
 
 _DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _COMMAND = re.compile(r"^/?([a-zA-Z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)

@@ -21,6 +21,7 @@ from db.models.learn import (
     Video,
 )
 from db.queries.content import upsert
+from db.queries.search import refresh_search_terms
 
 
 def _instructor_id(key: str | None) -> Any:
@@ -127,4 +128,6 @@ async def load_catalogue(session: AsyncSession, catalogue: Catalogue) -> Counter
         "icon_emoji": b.icon_emoji, "category": b.category,
         "requirement_type": b.requirement_type, "requirement_value": b.requirement_value,
     } for b in catalogue.badges], key=("name",))  # fmt: skip
+    # Romanized spellings follow the content, so "sinchai" finds सिंचाई at once.
+    await refresh_search_terms(session)
     return changed

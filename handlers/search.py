@@ -1,0 +1,175 @@
+"""Search: courses, articles and videos together, in whatever script the farmer types.
+
+/search WORDS ─► searching (5 results a page, "More" for the next 5)
+/search ─► search_query ─(the next free text)─► searching
+free text (the router's fallback) ─► searching
+nothing found ─► idle, with the topics to choose from instead
+
+A result is an option whose payload (`course:<id>`, `article:<id>`,
+`video:<id>`) the catalogue modules answer. Matching and ranking live in
+db.queries.search; this module only words the replies.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from bot.i18n import _, format_number, ngettext
+from bot.messages import Option, Reply
+from bot.romanize import romanize
+from db.queries import search as q
+from handlers import start
+from handlers.base import Conversation, Turn
+from handlers.categories import CONTENT_LANGUAGE, category_options
+
+PAGE_SIZE = 5
+# Longer queries are cut: they are shown back to the farmer and kept in the state.
+MAX_QUERY_CHARS = 100
+# Telegram shows about this much of a button; WhatsApp lists stay readable too.
+MAX_LABEL_CHARS = 60
+MAX_QUOTED_CHARS = 40
+
+KIND_EMOJI = {"course": "📘", "article": "📄", "video": "🎬"}
+MORE_PAYLOAD = "search:more"
+# What farmers type, instead of the option's number, to see the next page.
+_MORE_WORDS = frozenset(
+    {"more", "next page", "aur", "aur dikhao", "और", "और दिखाओ", "aage", "आगे", "ajun", "अजून", "pudhe", "पुढे"}
+)  # fmt: skip
+_VIRAMA = "\u094d"
+
+
+def clean_query(text: str) -> str:
+    """The words as typed, NFC, on one line, and not too long."""
+    words = " ".join(unicodedata.normalize("NFC", text).split())
+    return _shorten(words, MAX_QUERY_CHARS, ellipsis="")
+
+
+def _shorten(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Cut `text` to at most `limit` characters, at a word if one ends late enough.
+
+    Never inside a Devanagari letter: a cut must not strand a vowel sign, or leave a
+    virama (half letter) or a joiner at the end.
+    """
+    if len(text) <= limit:
+        return text
+    room = limit - len(ellipsis)
+    cut = text.rfind(" ", 0, room + 1)
+    if cut < room // 2:
+        cut = room
+        while cut > 0 and (
+            unicodedata.category(text[cut]).startswith("M")
+            or text[cut - 1] in (_VIRAMA, "\u200c", "\u200d")
+        ):
+            cut -= 1
+    return text[:cut].rstrip() + ellipsis
+
+
+def result_label(found: q.Found) -> str:
+    return _shorten(f"{KIND_EMOJI.get(found.kind, '•')} {found.title}", MAX_LABEL_CHARS)
+
+
+def _quoted(query: str) -> str:
+    return _shorten(query, MAX_QUOTED_CHARS)
+
+
+async def _show_page(turn: Turn, query: str, offset: int) -> list[Reply]:
+    page = await q.search_catalogue(
+        turn.session,
+        query,
+        content_language=CONTENT_LANGUAGE.get(turn.farmer.language),
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+    if not page.results:
+        if offset > 0:
+            turn.goto("searching", query=query, offset=offset)
+            return [
+                Reply(_("That is all I found for “{query}”.").format(query=_quoted(query))),
+            ]
+        turn.goto("idle")
+        return [
+            Reply(
+                _(
+                    "I could not find anything for “{query}”. Try another word, or choose a topic:"
+                ).format(query=_quoted(query)),
+                options=category_options(),
+            )
+        ]
+    turn.goto("searching", query=query, offset=offset)
+    if offset == 0:
+        header = ngettext(
+            "I found {count} match for “{query}”. Choose one to open it:",
+            "I found {count} matches for “{query}”. Choose one to open it:",
+            page.total,
+        ).format(count=format_number(page.total), query=_quoted(query))
+    else:
+        header = _("More matches for “{query}” ({first}–{last} of {total}):").format(
+            query=_quoted(query),
+            first=format_number(offset + 1),
+            last=format_number(offset + len(page.results)),
+            total=format_number(page.total),
+        )
+    options = [
+        Option(result_label(found), f"{found.kind}:{found.content_id}") for found in page.results
+    ]
+    if offset + len(page.results) < page.total:
+        options.append(Option(_("➡️ More results"), MORE_PAYLOAD))
+    return [Reply(header, options=tuple(options))]
+
+
+def _ask_what(turn: Turn) -> list[Reply]:
+    turn.goto("search_query")
+    return [Reply(_("What would you like to learn about?"), options=category_options())]
+
+
+async def _next_page(turn: Turn) -> list[Reply]:
+    query = turn.data.get("query")
+    offset = turn.data.get("offset")
+    if turn.state != "searching" or not isinstance(query, str) or not isinstance(offset, int):
+        return [Reply(_("That search is over. Send /search and a few words to search again."))]
+    return await _show_page(turn, query, offset + PAGE_SIZE)
+
+
+async def search(turn: Turn) -> list[Reply]:
+    """Answers /search WORDS with the first results to choose from; /search alone asks what to look for."""
+    query = clean_query(turn.arg)
+    if not query:
+        return _ask_what(turn)
+    return await _show_page(turn, query, 0)
+
+
+async def search_button(turn: Turn) -> list[Reply]:
+    """Answers `search:more` with the next results to choose from; a bare `search` button asks what to look for."""
+    if turn.arg == "more":
+        return await _next_page(turn)
+    return _ask_what(turn)
+
+
+async def search_typed_words(turn: Turn) -> list[Reply]:
+    """Answers the words typed after /search asked for them: the first results to choose from."""
+    query = clean_query(turn.inbound.text)
+    if not query:
+        return _ask_what(turn)
+    return await _show_page(turn, query, 0)
+
+
+async def search_free_text(turn: Turn) -> list[Reply]:
+    """Answers free text nothing else claims: results to choose from, or topics if none; "more" pages on."""
+    query = clean_query(turn.inbound.text)
+    if turn.state == "searching" and query.lower() in _MORE_WORDS:
+        return await _next_page(turn)
+    if not romanize(query):
+        # Emoji, a sticker's text, another script: nothing to search for.
+        return await start.not_understood(turn)
+    return await _show_page(turn, query, 0)
+
+
+CONVERSATION = Conversation(
+    commands={"search": search},
+    buttons={"search": search_button},
+    states={"searching": search_free_text, "search_query": search_typed_words},
+    aliases={
+        "khoj": "search", "खोज": "search", "खोजें": "search",
+        "shodh": "search", "शोध": "search", "शोधा": "search",
+    },
+)  # fmt: skip

@@ -1,0 +1,471 @@
+"""Search, driven over HTTP: /search and its buttons → Postgres full text and trigrams → fake provider."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import _, ngettext, use_language
+from db.queries.search import refresh_search_terms
+from handlers import router, search
+from handlers.categories import CATEGORIES
+from tests.fakes import Recorded
+from tests.harness import Service
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def search_is_routed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Route /search, its buttons and states as the router will once it lists this conversation."""
+    conversation = search.CONVERSATION
+    for table, entries in (
+        (router.COMMANDS, conversation.commands),
+        (router.BUTTONS, conversation.buttons),
+        (router.STATES, conversation.states),
+        (router.ALIASES, conversation.aliases),
+    ):
+        for key, value in entries.items():
+            monkeypatch.setitem(table, key, value)
+    yield
+
+
+def tr(language: str, message: str) -> str:
+    with use_language(language):
+        return _(message)
+
+
+def found_header(language: str, count: int, query: str) -> str:
+    with use_language(language):
+        return ngettext(
+            "I found {count} match for “{query}”. Choose one to open it:",
+            "I found {count} matches for “{query}”. Choose one to open it:",
+            count,
+        ).format(count=count, query=query)
+
+
+# --- the catalogue ----------------------------------------------------------
+
+_INSERT = {
+    "course": "INSERT INTO courses (title, description, category, level, language, is_published,"
+    " is_archived) VALUES (:title, :summary, :category, 'beginner', :language, :published,"
+    " :archived) RETURNING id",
+    "article": "INSERT INTO articles (title, excerpt, content, category, language, is_published)"
+    " VALUES (:title, :summary, 'लंबा लेख / a long article', :category, :language, :published)"
+    " RETURNING id",
+    "video": "INSERT INTO videos (title, description, category, video_url, language, is_published)"
+    " VALUES (:title, :summary, :category, 'https://example.org/v.mp4', :language, :published)"
+    " RETURNING id",
+}
+
+
+async def add(
+    service: Service,
+    kind: str,
+    title: str,
+    language: str,
+    *,
+    summary: str = "",
+    category: str = "irrigation",
+    published: bool = True,
+    archived: bool = False,
+) -> str:
+    """Insert one item; returns its payload, e.g. `course:<uuid>`."""
+    params: dict[str, Any] = {
+        "title": title,
+        "summary": summary,
+        "category": category,
+        "language": language,
+        "published": published,
+        "archived": archived,
+    }
+    async with service.engine.begin() as conn:
+        item_id = (await conn.execute(text(_INSERT[kind]), params)).scalar_one()
+    return f"{kind}:{item_id}"
+
+
+async def refresh(service: Service) -> int:
+    async with AsyncSession(service.engine) as session:
+        count = await refresh_search_terms(session)
+        await session.commit()
+    return count
+
+
+async def seed(service: Service) -> dict[str, str]:
+    items = {
+        "drip_hi": await add(
+            service,
+            "course",
+            "ड्रिप सिंचाई से पानी की बचत",
+            "Hindi",
+            summary="कम पानी में ज़्यादा फ़सल: ड्रिप लगाना और चलाना सीखें।",
+        ),
+        "wheat_mr": await add(
+            service,
+            "course",
+            "गहू पिकाचे व्यवस्थापन",
+            "Marathi",
+            summary="पेरणीपासून काढणीपर्यंत गव्हाची काळजी.",
+            category="crop-management",
+        ),
+        "ipm_en": await add(
+            service,
+            "course",
+            "Integrated pest management for cotton",
+            "English",
+            summary="Scout, trap and spray only when it is needed.",
+            category="pest-control",
+        ),
+        "drip_en": await add(
+            service,
+            "course",
+            "Drip irrigation for small farms",
+            "English",
+            summary="Lay out drip lines and save water.",
+        ),
+        "wheat_hi": await add(
+            service,
+            "course",
+            "गेहूं की खेती",
+            "Hindi",
+            summary="बुवाई से कटाई तक",
+            category="crop-management",
+        ),
+        "pests_hi": await add(
+            service,
+            "article",
+            "कीट नियंत्रण के आसान उपाय",
+            "Hindi",
+            summary="फसल को कीटों से बचाएँ।",
+            category="pest-control",
+        ),
+        "soil_hi": await add(
+            service,
+            "article",
+            "मिट्टी की जाँच कैसे करें",
+            "Hindi",
+            summary="सही मात्रा में खाद डालने के लिए।",
+            category="soil-health",
+        ),
+        "drip_video": await add(
+            service, "video", "ड्रिप सिंचाई कैसे लगाएँ", "Hindi, English", summary="वीडियो"
+        ),
+        "irrigation_mr": await add(
+            service,
+            "article",
+            "ठिबक सिंचन: पाण्याची बचत",
+            "Marathi",
+            summary="शेतकरी मित्रांसाठी मार्गदर्शन",
+        ),
+        "archived": await add(
+            service, "course", "Old drip irrigation course", "English", archived=True
+        ),
+        "draft": await add(
+            service, "course", "Draft drip irrigation course", "English", published=False
+        ),
+        "draft_video": await add(service, "video", "ड्रिप सिंचाई का मसौदा", "Hindi", published=False),
+    }
+    assert await refresh(service) == len(items)
+    return items
+
+
+# --- talking to the bot -------------------------------------------------------
+
+
+async def farmer_on_telegram(service: Service, language: str) -> int:
+    chat = service.new_chat_id()
+    telegram = service.fakes.telegram
+    await service.telegram_says(chat, "/start")
+    await service.telegram_taps(chat, f"lang:{language}")
+    await telegram.wait_for(lambda c: len(telegram.sent_to(chat)) >= 3)
+    return chat
+
+
+async def _next_message(service: Service, chat: int, before: int) -> Recorded:
+    telegram = service.fakes.telegram
+    await telegram.wait_for(lambda c: len(telegram.sent_to(chat)) > before)
+    sent = telegram.sent_to(chat)
+    assert len(sent) == before + 1, [m.params.get("text") for m in sent[before:]]
+    return sent[-1]
+
+
+async def says(service: Service, chat: int, words: str) -> Recorded:
+    before = len(service.fakes.telegram.sent_to(chat))
+    await service.telegram_says(chat, words)
+    return await _next_message(service, chat, before)
+
+
+async def taps(service: Service, chat: int, payload: str) -> Recorded:
+    before = len(service.fakes.telegram.sent_to(chat))
+    await service.telegram_taps(chat, payload)
+    return await _next_message(service, chat, before)
+
+
+def buttons(message: Recorded) -> list[tuple[str, str]]:
+    markup = message.params.get("reply_markup")
+    if not markup:
+        return []
+    rows = json.loads(markup)["inline_keyboard"]
+    return [(row[0]["text"], row[0]["callback_data"]) for row in rows]
+
+
+def payloads(message: Recorded) -> list[str]:
+    return [payload for _label, payload in buttons(message)]
+
+
+# --- tests ----------------------------------------------------------------------
+
+
+async def test_devanagari_query_finds_devanagari_content(service: Service) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    reply = await says(service, chat, "/search सिंचाई")
+
+    found = payloads(reply)
+    # Both Hindi items say सिंचाई; the Marathi सिंचन article is only close, so it comes last.
+    assert set(found[:2]) == {items["drip_hi"], items["drip_video"]}
+    assert items["ipm_en"] not in found and items["wheat_hi"] not in found
+    assert reply.params["text"] == found_header("hi", len(found), "सिंचाई")
+    labels = dict((payload, label) for label, payload in buttons(reply))
+    assert labels[items["drip_hi"]] == "📘 ड्रिप सिंचाई से पानी की बचत"
+    assert labels[items["drip_video"]] == "🎬 ड्रिप सिंचाई कैसे लगाएँ"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected_first"),
+    [
+        ("sinchai", {"drip_hi", "drip_video"}),
+        ("sinchaai", {"drip_hi", "drip_video"}),
+        ("drip sinchai", {"drip_hi", "drip_video"}),
+        ("gehu", {"wheat_hi"}),
+        ("keet niyantran", {"pests_hi"}),
+        ("mitti ki jaanch", {"soil_hi"}),
+    ],
+)
+async def test_hindi_typed_in_latin_letters_finds_devanagari(
+    service: Service, words: str, expected_first: set[str]
+) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    found = payloads(await says(service, chat, f"/search {words}"))
+
+    assert set(found[: len(expected_first)]) == {items[name] for name in expected_first}
+
+
+async def test_misspelt_english_still_finds_the_course(service: Service) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "en")
+
+    found = payloads(await says(service, chat, "/search irigation"))
+    assert found[0] == items["drip_en"]
+
+    # Found both by full text and by spelling: listed once.
+    found = payloads(await says(service, chat, "/search cotton"))
+    assert found == [items["ipm_en"]]
+
+    # A full-text hit ranks above an item that only looks alike, however alike.
+    typo = await add(service, "article", "Irigation in summer", "English")
+    await refresh(service)
+    found = payloads(await says(service, chat, "/search irrigation"))
+    assert found == [items["drip_en"], typo]
+
+
+async def test_marathi_query_and_the_farmers_language_first(service: Service) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "mr")
+
+    found = payloads(await says(service, chat, "/search गहू"))
+    assert found == [items["wheat_mr"]]
+
+    # Only the Marathi article says ठिबक सिंचन; typed in Latin letters it is found by spelling.
+    found = payloads(await says(service, chat, "/search thibak sinchan"))
+    assert found[0] == items["irrigation_mr"]
+
+    hindi = await farmer_on_telegram(service, "hi")
+    found = payloads(await says(service, hindi, "/search drip"))
+    assert set(found[:2]) == {items["drip_hi"], items["drip_video"]}
+    assert found[2] == items["drip_en"]
+    english = await farmer_on_telegram(service, "en")
+    found = payloads(await says(service, english, "/search drip"))
+    # The video is in "Hindi, English": it counts as English too.
+    assert set(found[:2]) == {items["drip_en"], items["drip_video"]}
+
+
+async def test_unpublished_and_archived_items_are_never_found(service: Service) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "en")
+    hidden = {items["archived"], items["draft"], items["draft_video"]}
+    for words in ("drip irrigation", "irigation", "ड्रिप", "drip sinchai", "masauda"):
+        found = payloads(await says(service, chat, f"/search {words}"))
+        assert not hidden & set(found), words
+
+
+async def test_results_are_paged_five_at_a_time(service: Service) -> None:
+    expected = set()
+    for number in range(12):
+        expected.add(
+            await add(
+                service,
+                ("course", "article", "video")[number % 3],
+                f"टमाटर की खेती, भाग {number + 1}",
+                "Hindi",
+                category="crop-management",
+            )
+        )
+    await refresh(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    first = await says(service, chat, "/search tamatar")
+    assert first.params["text"] == found_header("hi", 12, "tamatar")
+    assert len(payloads(first)) == 6 and payloads(first)[-1] == "search:more"
+    assert buttons(first)[-1][0] == tr("hi", "➡️ More results")
+
+    second = await taps(service, chat, "search:more")
+    assert second.params["text"] == tr(
+        "hi", "More matches for “{query}” ({first}–{last} of {total}):"
+    ).format(query="tamatar", first=6, last=10, total=12)
+    assert payloads(second)[-1] == "search:more"
+
+    third = await taps(service, chat, "search:more")
+    assert "search:more" not in payloads(third)
+    pages = [payloads(first)[:5], payloads(second)[:5], payloads(third)]
+    assert [len(page) for page in pages] == [5, 5, 2]
+    seen = [payload for page in pages for payload in page]
+    assert len(seen) == len(set(seen)) == 12 and set(seen) == expected
+
+    done = await taps(service, chat, "search:more")
+    assert done.params["text"] == tr("hi", "That is all I found for “{query}”.").format(
+        query="tamatar"
+    )
+
+    # A new search starts again from the first page.
+    again = await says(service, chat, "/search टमाटर")
+    assert again.params["text"] == found_header("hi", 12, "टमाटर")
+    assert len(payloads(again)) == 6 and set(payloads(again)[:5]) <= expected
+
+
+async def test_nothing_found_offers_the_topics(service: Service) -> None:
+    await seed(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    reply = await says(service, chat, "/search zzqqxx")
+
+    assert reply.params["text"] == tr(
+        "hi", "I could not find anything for “{query}”. Try another word, or choose a topic:"
+    ).format(query="zzqqxx")
+    assert payloads(reply) == [f"cat:{slug}" for slug in CATEGORIES]
+    # The old search is over: "More" no longer pages anything.
+    stale = await taps(service, chat, "search:more")
+    assert stale.params["text"] == tr(
+        "hi", "That search is over. Send /search and a few words to search again."
+    )
+
+
+async def test_search_alone_asks_and_the_next_text_is_the_query(service: Service) -> None:
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    question = await says(service, chat, "/search")
+    assert question.params["text"] == tr("hi", "What would you like to learn about?")
+    assert payloads(question) == [f"cat:{slug}" for slug in CATEGORIES]
+
+    reply = await says(service, chat, "mitti ki jaanch")
+    assert payloads(reply)[0] == items["soil_hi"]
+
+    # A word farmers type instead of the command asks too.
+    question = await says(service, chat, "खोज")
+    assert question.params["text"] == tr("hi", "What would you like to learn about?")
+
+
+async def test_long_titles_are_cut_for_the_button(service: Service) -> None:
+    long_title = "ड्रिप सिंचाई " + "और मल्चिंग से पानी और खाद दोनों की बचत " * 6
+    payload = await add(service, "course", long_title.strip(), "Hindi")
+    await refresh(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    reply = await says(service, chat, "/search मल्चिंग")
+
+    label, found = buttons(reply)[0]
+    assert found == payload
+    assert len(label) <= 64 and label.endswith("…") and label.startswith("📘 ड्रिप सिंचाई")
+    assert not label[:-1].endswith("\u094d")
+
+
+async def test_refresh_follows_the_catalogue(service: Service) -> None:
+    items = await seed(service)
+    course_id = uuid.UUID(items["wheat_hi"].split(":")[1])
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE courses SET title = 'बाजरे की खेती' WHERE id = :id"), {"id": course_id}
+        )
+        await conn.execute(
+            text("DELETE FROM articles WHERE id = :id"),
+            {"id": uuid.UUID(items["soil_hi"].split(":")[1])},
+        )
+    assert await refresh(service) == 11
+    rows = dict(await service.rows("SELECT content_id::text, romanized FROM search_terms"))
+    assert rows[str(course_id)].startswith("bajre ki keti")
+    assert items["soil_hi"].split(":")[1] not in rows
+    assert len(rows) == 11
+
+    chat = await farmer_on_telegram(service, "hi")
+    assert items["wheat_hi"] in payloads(await says(service, chat, "/search bajra"))
+    reply = await says(service, chat, "/search mitti ki jaanch")
+    assert payloads(reply) == [f"cat:{slug}" for slug in CATEGORIES]
+
+
+async def test_free_text_searches_once_it_is_the_fallback(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(router, "FALLBACK", search.search_free_text)
+    items = await seed(service)
+    chat = await farmer_on_telegram(service, "hi")
+
+    reply = await says(service, chat, "keet niyantran")
+    assert payloads(reply)[0] == items["pests_hi"]
+
+    # Nothing searchable in it: the usual kind hint, not an empty search.
+    before = len(service.fakes.telegram.sent_to(chat))
+    await service.telegram_says(chat, "🌾🌾")
+    telegram = service.fakes.telegram
+    await telegram.wait_for(lambda c: len(telegram.sent_to(chat)) >= before + 2)
+    assert telegram.texts_to(chat)[before] == tr(
+        "hi", "Sorry, I did not understand that. Send /help to see what I can do."
+    )
+
+
+async def test_whatsapp_numbered_results_and_more(service: Service) -> None:
+    for tip in range(7):
+        await add(service, "article", f"ड्रिप सिंचाई टिप {tip + 1}", "Hindi")
+    await refresh(service)
+    phone = "+919812345690"
+    twilio = service.fakes.twilio
+    await service.whatsapp_says(phone, "start")
+    await service.whatsapp_says(phone, "2")  # हिन्दी
+    await twilio.wait_for(lambda c: len(twilio.sent_to(phone)) >= 3)
+
+    await service.whatsapp_says(phone, "search sinchai")  # no slash on WhatsApp
+    await twilio.wait_for(lambda c: len(twilio.sent_to(phone)) >= 4)
+    body = twilio.texts_to(phone)[3]
+    lines = body.splitlines()
+    assert lines[0] == found_header("hi", 7, "sinchai")
+    assert [line.split(" ", 1)[0] for line in lines[2:]] == ["1.", "2.", "3.", "4.", "5.", "6."]
+    assert all(line.split(" ", 2)[1] == "📄" for line in lines[2:7])
+    assert lines[7] == "6. " + tr("hi", "➡️ More results")
+
+    await service.whatsapp_says(phone, "6")
+    await twilio.wait_for(lambda c: len(twilio.sent_to(phone)) >= 5)
+    body = twilio.texts_to(phone)[4]
+    assert body.splitlines()[0] == tr(
+        "hi", "More matches for “{query}” ({first}–{last} of {total}):"
+    ).format(query="sinchai", first=6, last=7, total=7)
+    assert "\n1. 📄 ड्रिप सिंचाई टिप" in body and "\n2. 📄 ड्रिप सिंचाई टिप" in body
+    assert "\n3. " not in body
