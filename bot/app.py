@@ -53,11 +53,15 @@ Body = Annotated[bytes, Depends(raw_body)]
 
 
 def create_app(
-    settings: Settings, *, database_url: str | None = None, run_sender: bool = True
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    embedded: bool = False,
+    run_sender: bool = True,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime.open(settings, database_url)
+        rt = Runtime.open(settings, database_url, embedded=embedded)
         app.state.runtime = rt
         announce_channels(settings)
         sender: Sender | None = None
@@ -109,7 +113,7 @@ def create_app(
         if inbound is None:
             metrics.INBOUND.labels("telegram", "ignored").inc()
             return Response(status_code=200)
-        await run_turn(rt.sessionmaker, inbound, settings)
+        await run_turn(rt.engine, inbound, settings)
         if callback_id is not None:
             return JSONResponse(telegram.answer_callback(callback_id))
         return Response(status_code=200)
@@ -134,7 +138,7 @@ def create_app(
         except ValueError as exc:
             metrics.INBOUND.labels("whatsapp", "malformed").inc()
             raise HTTPException(status_code=400, detail="not a WhatsApp message") from exc
-        await run_turn(rt.sessionmaker, inbound, settings)
+        await run_turn(rt.engine, inbound, settings)
         # An empty TwiML answer: our replies go out through the sender.
         return Response("<Response/>", media_type="application/xml")
 

@@ -63,6 +63,7 @@ def _app_factory() -> FastAPI:
     return create_app(
         settings,
         database_url=os.environ.get("KRISHI_RESOLVED_DATABASE_URL"),
+        embedded=os.environ.get("KRISHI_RESOLVED_EMBEDDED") == "1",
         run_sender=settings.run_sender,
     )
 
@@ -84,6 +85,7 @@ def serve(
         migrate(url)
     # Worker processes must not each decide on their own database.
     os.environ["KRISHI_RESOLVED_DATABASE_URL"] = url
+    os.environ["KRISHI_RESOLVED_EMBEDDED"] = "1" if embedded else "0"
     typer.echo(
         f"Krishi Learn on http://{host}:{port} (database: "
         f"{'embedded at ' + settings.embedded_pgdata if embedded else 'DATABASE_URL'})"
@@ -145,7 +147,7 @@ def chat(
         migrate(url)
 
     async def run() -> None:
-        rt = Runtime.open(settings, url)
+        rt = Runtime.open(settings, url, embedded=embedded)
         try:
             await console_chat(rt, lang, name)
         finally:

@@ -22,10 +22,15 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def open(cls, settings: Settings, database_url: str | None = None) -> Runtime:
-        url, embedded = resolve_database_url(
-            database_url or settings.database_url, settings.embedded_pgdata
-        )
+    def open(
+        cls, settings: Settings, database_url: str | None = None, *, embedded: bool = False
+    ) -> Runtime:
+        """Connect to `database_url` (already resolved: `embedded` says what it is),
+        else to DATABASE_URL, else to the embedded PostgreSQL."""
+        if database_url:
+            url = database_url
+        else:
+            url, embedded = resolve_database_url(settings.database_url, settings.embedded_pgdata)
         engine = make_engine(url, pool_size=settings.db_pool_size)
         return cls(settings, url, embedded, engine, make_sessionmaker(engine))
 

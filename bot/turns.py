@@ -1,8 +1,10 @@
 """One inbound message, handled as one unit of work.
 
-Record the delivery (a duplicate stops here), find or create the farmer, lock
-their conversation, run the handler, queue its replies, save the state, commit.
-Handlers only flush; this is the boundary that commits.
+Lock the farmer's conversation and record the delivery (a duplicate stops
+here), run the handler, queue its replies, save the state, commit. Handlers
+only flush; this is the boundary that commits. The two statements around the
+handler run on the raw asyncpg connection of the same transaction: they are
+the hot path of every turn.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import datetime as dt
 import enum
 import logging
 import time
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import metrics
 from bot.i18n import _, use_language
 from bot.messages import Inbound, Reply
 from bot.settings import Settings
+from db.engine import driver_connection
 from db.queries import turns as q
 from handlers.base import Turn
 from handlers.router import route
@@ -46,30 +50,36 @@ def _number_options(replies: list[Reply]) -> tuple[list[Reply], list[str]]:
     return numbered, menu
 
 
-async def _begin(session: AsyncSession, inbound: Inbound) -> tuple[bool, q.Farmer | None]:
-    fresh, farmer = await q.record_inbound_and_find_farmer(
-        session,
-        source=inbound.source,
-        event_id=inbound.external_message_id,
+async def _begin(raw: Any, inbound: Inbound) -> tuple[q.Farmer, q.ConversationRow] | None:
+    """The farmer and their locked conversation; None for a delivery seen before."""
+    fresh, farmer, conversation = await q.begin_turn(
+        raw,
         channel=inbound.channel,
         external_id=inbound.external_user_id,
-        display_name=inbound.display_name,
+        source=inbound.source,
+        event_id=inbound.external_message_id,
     )
-    if fresh and farmer is None:
-        farmer = await q.create_farmer(
-            session,
+    if not fresh:
+        return None
+    if farmer is None or conversation is None:
+        farmer, conversation = await q.find_or_create_farmer(
+            raw,
             channel=inbound.channel,
             external_id=inbound.external_user_id,
             display_name=inbound.display_name,
             language="en",
         )
-    return fresh, farmer
+    return farmer, conversation
 
 
 async def _converse(
-    session: AsyncSession, inbound: Inbound, farmer: q.Farmer, settings: Settings
+    raw: Any,
+    session: AsyncSession,
+    inbound: Inbound,
+    farmer: q.Farmer,
+    conversation: q.ConversationRow,
+    settings: Settings,
 ) -> None:
-    conversation = await q.lock_conversation(session, farmer.user_id)
     data = dict(conversation.data)
     menu = data.pop(MENU_KEY, [])
     turn = Turn(
@@ -90,29 +100,33 @@ async def _converse(
     # Every answer replaces the menu: a question without options means typed
     # digits are an answer, not a choice from some older list.
     saved[MENU_KEY] = new_menu if replies else menu
-    await q.finish_turn(
-        session,
+    await session.flush()
+    await q.end_turn(
+        raw,
         farmer=farmer,
         channel=inbound.channel,
+        display_name=inbound.display_name,
         state=turn.state,
         data=saved,
         bodies=[reply.to_json() for reply in replies],
     )
 
 
-async def _apologise(sessionmaker: async_sessionmaker[AsyncSession], inbound: Inbound) -> Outcome:
+async def _apologise(engine: AsyncEngine, inbound: Inbound) -> Outcome:
     """The handler failed: keep the delivery recorded and tell the farmer, kindly."""
-    async with sessionmaker() as session, session.begin():
-        fresh, farmer = await _begin(session, inbound)
-        if not fresh or farmer is None:
+    async with engine.connect() as conn, conn.begin():
+        raw = await driver_connection(conn)
+        begun = await _begin(raw, inbound)
+        if begun is None:
             return Outcome.DUPLICATE
-        conversation = await q.lock_conversation(session, farmer.user_id)
+        farmer, conversation = begun
         with use_language(farmer.language):
             reply = Reply(_("Sorry, something went wrong on our side. Please try again."))
-        await q.finish_turn(
-            session,
+        await q.end_turn(
+            raw,
             farmer=farmer,
             channel=inbound.channel,
+            display_name=inbound.display_name,
             state=conversation.state,
             data=conversation.data,
             bodies=[reply.to_json()],
@@ -120,21 +134,22 @@ async def _apologise(sessionmaker: async_sessionmaker[AsyncSession], inbound: In
     return Outcome.FAILED
 
 
-async def run_turn(
-    sessionmaker: async_sessionmaker[AsyncSession], inbound: Inbound, settings: Settings
-) -> Outcome:
+async def run_turn(engine: AsyncEngine, inbound: Inbound, settings: Settings) -> Outcome:
     started = time.perf_counter()
     try:
-        async with sessionmaker() as session, session.begin():
-            fresh, farmer = await _begin(session, inbound)
-            if not fresh or farmer is None:
+        async with engine.connect() as conn, conn.begin():
+            raw = await driver_connection(conn)
+            begun = await _begin(raw, inbound)
+            if begun is None:
                 outcome = Outcome.DUPLICATE
             else:
-                await _converse(session, inbound, farmer, settings)
+                # Handlers query through SQLAlchemy, in this same transaction.
+                async with AsyncSession(bind=conn, autoflush=False) as session:
+                    await _converse(raw, session, inbound, *begun, settings)
                 outcome = Outcome.HANDLED
     except Exception:
         log.exception("turn failed", extra={"channel": inbound.channel})
-        outcome = await _apologise(sessionmaker, inbound)
+        outcome = await _apologise(engine, inbound)
     metrics.TURN_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
     metrics.INBOUND.labels(inbound.channel, outcome.value).inc()
     return outcome

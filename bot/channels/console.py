@@ -37,7 +37,7 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
         )
 
     # Choosing the language up front greets the farmer with the main menu in it.
-    await run_turn(rt.sessionmaker, inbound(payload=f"lang:{language}"), rt.settings)
+    await run_turn(rt.engine, inbound(payload=f"lang:{language}"), rt.settings)
     user_id = await find_user_by_identity(rt.sessionmaker, "console", address)
     assert user_id is not None
     await _print_replies(rt, user_id)
@@ -51,5 +51,5 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
             return
         if not line.strip():
             continue
-        await run_turn(rt.sessionmaker, inbound(text=line), rt.settings)
+        await run_turn(rt.engine, inbound(text=line), rt.settings)
         await _print_replies(rt, user_id)

@@ -30,135 +30,119 @@ class ConversationRow:
     data: dict[str, Any]
 
 
-# Record the delivery and touch the identity in one statement. When the delivery
-# was seen before, `ev` is empty, nothing else happens, and `fresh` is false.
-_RECORD_AND_FIND = text(
-    """
-    WITH ev AS (
-        INSERT INTO inbound_events (source, external_id) VALUES (:source, :event_id)
+def _uuid(value: Any) -> uuid.UUID:
+    # asyncpg hands back its own UUID type; the rest of the code expects uuid.UUID.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+# The first statement of a turn: lock the farmer's conversation (their turns run
+# one at a time, in arrival order, in every process) and record the delivery.
+# FOR NO KEY UPDATE OF c, u also re-reads the user row once the lock is ours, so
+# a language chosen by the previous turn is seen, and inserts that reference the
+# user are not blocked. `fresh` is false for a delivery seen before.
+_BEGIN_TURN = """
+    WITH farmer AS (
+        SELECT ci.id AS identity_id, u.id AS user_id, u.preferred_language, u.role,
+               u.consent_status, u.display_name, c.state, c.data::text AS data
+          FROM channel_identities ci
+          JOIN users u ON u.id = ci.user_id
+          JOIN conversations c ON c.user_id = ci.user_id
+         WHERE ci.channel = $1 AND ci.external_id = $2
+           FOR NO KEY UPDATE OF c, u
+    ), ev AS (
+        INSERT INTO inbound_events (source, external_id) VALUES ($3, $4)
         ON CONFLICT DO NOTHING
         RETURNING id
-    ), ident AS (
-        UPDATE channel_identities ci
-           SET last_inbound_at = now(), is_active = true, inactive_reason = NULL,
-               display_name = COALESCE(:display_name, ci.display_name)
-          FROM users u
-         WHERE ci.channel = :channel AND ci.external_id = :external_id
-           AND u.id = ci.user_id AND EXISTS (SELECT 1 FROM ev)
-        RETURNING ci.id AS identity_id, u.id AS user_id, u.preferred_language,
-                  u.role, u.consent_status, u.display_name
     )
-    SELECT EXISTS (SELECT 1 FROM ev) AS fresh, ident.* FROM (SELECT 1) one
-    LEFT JOIN ident ON true
-    """
-)
+    SELECT EXISTS (SELECT 1 FROM ev) AS fresh, farmer.* FROM (SELECT 1) one
+      LEFT JOIN farmer ON true
+"""
 
 
-async def record_inbound_and_find_farmer(
-    session: AsyncSession,
-    *,
-    source: str,
-    event_id: str,
-    channel: str,
-    external_id: str,
-    display_name: str | None,
-) -> tuple[bool, Farmer | None]:
-    """(fresh, farmer): fresh is False for a duplicate delivery; farmer is None if unknown."""
-    row = (
-        await session.execute(
-            _RECORD_AND_FIND,
-            {
-                "source": source,
-                "event_id": event_id,
-                "channel": channel,
-                "external_id": external_id,
-                "display_name": display_name,
-            },
-        )
-    ).one()
-    if not row.fresh or row.user_id is None:
-        return bool(row.fresh), None
-    return True, Farmer(
-        user_id=row.user_id,
-        identity_id=row.identity_id,
-        language=row.preferred_language,
-        role=row.role,
-        consent_status=row.consent_status,
-        display_name=row.display_name,
+async def begin_turn(
+    raw: Any, *, channel: str, external_id: str, source: str, event_id: str
+) -> tuple[bool, Farmer | None, ConversationRow | None]:
+    """(fresh, farmer, conversation): a known farmer's conversation comes back locked."""
+    row = await raw.fetchrow(_BEGIN_TURN, channel, external_id, source, event_id)
+    if not row["fresh"] or row["user_id"] is None:
+        return bool(row["fresh"]), None, None
+    farmer = Farmer(
+        user_id=_uuid(row["user_id"]),
+        identity_id=_uuid(row["identity_id"]),
+        language=row["preferred_language"],
+        role=row["role"],
+        consent_status=row["consent_status"],
+        display_name=row["display_name"],
     )
+    return True, farmer, ConversationRow(row["state"], orjson.loads(row["data"]))
 
 
-_CREATE_FARMER = text(
-    """
+_FIND_FARMER = """
+    SELECT ci.id AS identity_id, u.id AS user_id, u.preferred_language, u.role,
+           u.consent_status, u.display_name
+      FROM channel_identities ci JOIN users u ON u.id = ci.user_id
+     WHERE ci.channel = $1 AND ci.external_id = $2
+"""
+
+_CREATE_FARMER = """
     WITH u AS (
-        INSERT INTO users (display_name, preferred_language) VALUES (:display_name, :language)
+        INSERT INTO users (display_name, preferred_language) VALUES ($3, $4)
         RETURNING id, preferred_language, role, consent_status, display_name
     ), ci AS (
         INSERT INTO channel_identities (user_id, channel, external_id, display_name, last_inbound_at)
-        SELECT id, :channel, :external_id, :display_name, now() FROM u
+        SELECT id, $1, $2, $3, now() FROM u
         RETURNING id
     ), c AS (
         INSERT INTO conversations (user_id) SELECT id FROM u
     )
-    SELECT ci.id AS identity_id, u.* FROM u, ci
-    """
-)
+    SELECT ci.id AS identity_id, u.id AS user_id, u.preferred_language, u.role,
+           u.consent_status, u.display_name
+      FROM u, ci
+"""
 
 
-async def create_farmer(
-    session: AsyncSession,
-    *,
-    channel: str,
-    external_id: str,
-    display_name: str | None,
-    language: str,
-) -> Farmer:
-    """A first message from a new address: create the user, the identity, the conversation.
+async def find_or_create_farmer(
+    raw: Any, *, channel: str, external_id: str, display_name: str | None, language: str
+) -> tuple[Farmer, ConversationRow]:
+    """A first message from an address: create the user, the identity, the conversation.
 
     Two first messages from one address may race; the advisory lock makes the
-    second wait and then find the first one's rows.
+    second wait and then find the first one's rows (and lock its conversation).
     """
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"identity:{channel}:{external_id}"},
+    await raw.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        f"identity:{channel}:{external_id}",
     )
-    existing = (
-        await session.execute(
-            text(
-                """
-                SELECT ci.id AS identity_id, u.id, u.preferred_language, u.role,
-                       u.consent_status, u.display_name
-                  FROM channel_identities ci JOIN users u ON u.id = ci.user_id
-                 WHERE ci.channel = :channel AND ci.external_id = :external_id
-                """
-            ),
-            {"channel": channel, "external_id": external_id},
-        )
-    ).one_or_none()
-    is_new = existing is None
-    row = (
-        existing
-        or (
-            await session.execute(
-                _CREATE_FARMER,
-                {
-                    "channel": channel,
-                    "external_id": external_id,
-                    "display_name": display_name,
-                    "language": language,
-                },
-            )
-        ).one()
-    )
-    return Farmer(
-        user_id=row.id,
-        identity_id=row.identity_id,
-        language=row.preferred_language,
-        role=row.role,
-        consent_status=row.consent_status,
-        display_name=row.display_name,
+    row = await raw.fetchrow(_FIND_FARMER, channel, external_id)
+    is_new = row is None
+    if row is None:
+        row = await raw.fetchrow(_CREATE_FARMER, channel, external_id, display_name, language)
+    farmer = Farmer(
+        user_id=_uuid(row["user_id"]),
+        identity_id=_uuid(row["identity_id"]),
+        language=row["preferred_language"],
+        role=row["role"],
+        consent_status=row["consent_status"],
+        display_name=row["display_name"],
         is_new=is_new,
     )
+    if is_new:
+        return farmer, ConversationRow("new", {})
+    return farmer, await lock_conversation_raw(raw, farmer.user_id)
+
+
+async def lock_conversation_raw(raw: Any, user_id: uuid.UUID) -> ConversationRow:
+    row = await raw.fetchrow(
+        "SELECT state, data::text AS data FROM conversations WHERE user_id = $1 FOR UPDATE",
+        user_id,
+    )
+    if row is None:
+        # A user made elsewhere (an instructor via the API) has no conversation yet.
+        await raw.execute(
+            "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT DO NOTHING", user_id
+        )
+        return await lock_conversation_raw(raw, user_id)
+    return ConversationRow(row["state"], orjson.loads(row["data"]))
 
 
 async def lock_conversation(session: AsyncSession, user_id: uuid.UUID) -> ConversationRow:
@@ -179,46 +163,50 @@ async def lock_conversation(session: AsyncSession, user_id: uuid.UUID) -> Conver
     return ConversationRow(state=row.state, data=row.data)
 
 
-_FINISH_TURN = text(
-    """
+# The last statement of a turn: where the conversation stands, the address seen
+# alive, and the replies queued (in order) with a wake-up call for the senders.
+_END_TURN = """
     WITH conv AS (
         UPDATE conversations
-           SET state = :state, data = CAST(:data AS jsonb), turn_count = turn_count + 1,
-               updated_at = now()
-         WHERE user_id = :user_id
+           SET state = $1, data = $2::jsonb, turn_count = turn_count + 1, updated_at = now()
+         WHERE user_id = $3
+    ), seen AS (
+        UPDATE channel_identities
+           SET last_inbound_at = now(), is_active = true, inactive_reason = NULL,
+               display_name = COALESCE($6, display_name)
+         WHERE id = $4
     ), queued AS (
         INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
-        SELECT :user_id, :identity_id, :channel, 'reply', body
-          FROM jsonb_array_elements(CAST(:bodies AS jsonb)) WITH ORDINALITY AS r(body, n)
+        SELECT $3, $4, $7::text, 'reply', body
+          FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY AS r(body, n)
          ORDER BY n
         RETURNING id
     )
-    SELECT pg_notify('krishi_outbound', :channel) FROM (SELECT 1) one
+    SELECT pg_notify('krishi_outbound', $7::text) FROM (SELECT 1) one
      WHERE EXISTS (SELECT 1 FROM queued)
-    """
-)
+"""
 
 
-async def finish_turn(
-    session: AsyncSession,
+async def end_turn(
+    raw: Any,
     *,
     farmer: Farmer,
     channel: str,
+    display_name: str | None,
     state: str,
     data: dict[str, Any],
     bodies: list[dict[str, Any]],
 ) -> None:
-    """Save where the conversation stands and queue the replies, in one statement."""
-    await session.execute(
-        _FINISH_TURN,
-        {
-            "state": state,
-            "data": orjson.dumps(data).decode(),
-            "user_id": farmer.user_id,
-            "identity_id": farmer.identity_id,
-            "channel": channel,
-            "bodies": orjson.dumps(bodies).decode(),
-        },
+    """Save the state, touch the address, queue the replies: one statement."""
+    await raw.execute(
+        _END_TURN,
+        state,
+        orjson.dumps(data).decode(),
+        farmer.user_id,
+        farmer.identity_id,
+        orjson.dumps(bodies).decode(),
+        display_name,
+        channel,
     )
 
 
