@@ -41,9 +41,14 @@ def parse_update(data: Any) -> tuple[Inbound | None, str | None]:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         raise ValueError("not a Telegram Update")
     try:
-        update = Update.de_json(data, None)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # de_json is lenient: it builds objects with missing fields set to None,
+        # which then fail where we read them. Either way, the update is malformed.
+        return _read_update(Update.de_json(data, None))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
         raise ValueError(f"malformed Update: {exc}") from exc
+
+
+def _read_update(update: Update) -> tuple[Inbound | None, str | None]:
     event_id = str(update.update_id)
 
     if update.callback_query is not None:
