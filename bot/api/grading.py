@@ -1,0 +1,134 @@
+"""The essay grading queue: essay answers wait for their instructor's grade, which
+sets is_correct and points_earned and scores the attempt again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.api.auth import CurrentActor
+from bot.api.courses import instructor_of, invalid, runtime_of
+from db.queries import admin as q
+
+router = APIRouter(prefix="/grading", tags=["grading"])
+
+
+class EssayOut(BaseModel):
+    answer_id: uuid.UUID
+    attempt_id: uuid.UUID
+    farmer_name: str | None
+    course_id: uuid.UUID | None
+    course_title: str | None
+    quiz_id: uuid.UUID
+    quiz_title: str
+    question_id: uuid.UUID
+    question_text: str
+    max_points: int
+    user_answer: str
+    is_correct: bool | None
+    points_earned: int | None
+    attempt_open: bool = Field(description="The farmer is still answering this attempt")
+    answered_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, answer: q.EssayAnswer) -> EssayOut:
+        return cls(
+            answer_id=answer.answer_id,
+            attempt_id=answer.attempt_id,
+            farmer_name=answer.farmer_name,
+            course_id=answer.course_id,
+            course_title=answer.course_title,
+            quiz_id=answer.quiz_id,
+            quiz_title=answer.quiz_title,
+            question_id=answer.question_id,
+            question_text=answer.question_text,
+            max_points=answer.max_points,
+            user_answer=answer.user_answer,
+            is_correct=answer.is_correct,
+            points_earned=answer.points_earned,
+            attempt_open=answer.attempt_open,
+            answered_at=answer.answered_at,
+        )
+
+
+class Grade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=0, description="At most the question's points")
+    # Absent: correct when it earned at least half the question's points.
+    is_correct: bool | None = None
+
+
+class AttemptScore(BaseModel):
+    score: int | None
+    possible: int
+    percentage: Decimal | None
+    passed: bool | None
+    ungraded: int = Field(description="Essays of this attempt still waiting for a grade")
+
+
+class Graded(BaseModel):
+    answer: EssayOut
+    attempt: AttemptScore
+
+
+@router.get("/essays", response_model=list[EssayOut])
+async def essays_to_grade(
+    request: Request,
+    actor: CurrentActor,
+    course_id: uuid.UUID | None = Query(None),
+    limit: int = Query(50, ge=1, le=500),
+) -> Any:
+    """Ungraded essay answers of the caller's courses, oldest first."""
+    async with runtime_of(request).sessionmaker() as session:
+        answers = await q.essays_to_grade(
+            session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
+        )
+    return [EssayOut.of(answer) for answer in answers]
+
+
+@router.post("/essays/{answer_id}", response_model=Graded)
+async def grade_essay(
+    answer_id: uuid.UUID, body: Grade, request: Request, actor: CurrentActor
+) -> Any:
+    """Grade one essay answer (again, if need be); the attempt's score, percentage and
+    pass are computed anew the same way as when the farmer finished it."""
+    me = instructor_of(actor)
+    async with runtime_of(request).sessionmaker() as session, session.begin():
+        answer = await q.essay_answer(session, answer_id)
+        if answer is None:
+            raise HTTPException(404, "no such essay answer")
+        if me is not None and answer.instructor_id != me:
+            raise HTTPException(403, "this answer is to another instructor's quiz")
+        if body.points > answer.max_points:
+            raise invalid("points", f"at most {answer.max_points}", body.points)
+        is_correct = (
+            body.is_correct
+            if body.is_correct is not None
+            else body.points > 0 and 2 * body.points >= answer.max_points
+        )
+        score = await q.grade_essay(session, answer, is_correct=is_correct, points=body.points)
+        await q.audit(
+            session,
+            actor=actor.name,
+            action="essay.grade",
+            subject=str(answer_id),
+            detail={"points": body.points, "is_correct": is_correct, "passed": score.passed},
+        )
+        graded = await q.essay_answer(session, answer_id)
+        assert graded is not None
+    return Graded(
+        answer=EssayOut.of(graded),
+        attempt=AttemptScore(
+            score=score.score,
+            possible=score.possible,
+            percentage=score.percentage,
+            passed=score.passed,
+            ungraded=score.ungraded,
+        ),
+    )

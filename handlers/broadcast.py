@@ -1,0 +1,385 @@
+"""Instructors broadcasting from their own chat, and the invite that makes one.
+
+/broadcast ─► choose a course (bcc:<course>)
+  ─► broadcast_compose: type the message, or choose a lesson (bcl:<lesson>)
+  ─► broadcast_confirm: preview with recipients per channel and language
+       ─(bcs)─► sent to the fan-out; idle      ─(bcx)─► cancelled; idle
+       typed text here replaces the message and shows the preview again
+/broadcast status (or bcstat) ─► counts of the latest broadcasts
+/start invite-<token> ─► the chat becomes the invited instructor's
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
+from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
+from bot.i18n import normalise_language as _normalise_language
+from bot.messages import Option, Reply
+from db.queries import broadcasts as q
+from handlers import menu
+from handlers.base import Conversation, Turn
+
+INVITE_PREFIX = "invite-"
+STATUS_SHOWN = 5
+
+# What each skip or failure reason means to an instructor.
+REASONS = {
+    "opted out": N_("opted out"),
+    "needs template": N_("WhatsApp window closed (no template set up)"),
+    "address inactive: blocked": N_("blocked the bot"),
+    "address inactive: unreachable": N_("number unreachable"),
+    q.NO_ADDRESS: N_("no chat address"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def token_hash(token: str) -> str:
+    """Invite and API tokens are stored as their SHA-256 only."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _reason(code: str) -> str:
+    label = REASONS.get(code)
+    return _(label) if label else code
+
+
+def _parse(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _instructor(turn: Turn) -> tuple[bool, uuid.UUID | None]:
+    """(may broadcast, whose courses: None for the admin's all)."""
+    role = turn.farmer.role
+    return role in ("instructor", "admin"), (None if role == "admin" else turn.farmer.user_id)
+
+
+def _not_instructor() -> list[Reply]:
+    return [
+        Reply(
+            _(
+                "Broadcasts are for instructors. If you teach a course here, ask the "
+                "Krishi Learn team for an invite link."
+            )
+        )
+    ]
+
+
+def _cancel_option() -> Option:
+    return Option(_("✖️ Cancel"), "bcx")
+
+
+async def _own_course(turn: Turn, value: object) -> q.OwnCourse | None:
+    allowed, owner = _instructor(turn)
+    course_id = _parse(value)
+    if not allowed or course_id is None:
+        return None
+    course = await q.get_course(turn.session, course_id)
+    if course is None or (owner is not None and course.instructor_id != owner):
+        return None
+    return course
+
+
+async def broadcast_command(turn: Turn) -> list[Reply]:
+    """Answers /broadcast: asks which course's learners to write to (`status`: the counts)."""
+    if turn.arg.strip().lower() in ("status", "stat", "स्थिति", "स्थिती"):
+        return await show_status(turn)
+    allowed, owner = _instructor(turn)
+    if not allowed:
+        return _not_instructor()
+    courses = await q.own_courses(turn.session, owner)
+    if not courses:
+        return [Reply(_("You have no courses yet. The courses you teach will appear here."))]
+    turn.goto("idle")
+    options = tuple(
+        Option(f"{course.emoji or '📘'} {course.title}"[:60], f"bcc:{course.id}")
+        for course in courses
+    )
+    return [
+        Reply(
+            _("📢 Which course's learners do you want to write to?"),
+            options=(*options, Option(_("📊 Broadcast status"), "bcstat")),
+        )
+    ]
+
+
+async def choose_course(turn: Turn) -> list[Reply]:
+    """Answers `bcc:<course>`: asks for the message, or a lesson to send."""
+    if not _instructor(turn)[0]:
+        return _not_instructor()
+    course = await _own_course(turn, turn.arg)
+    if course is None:
+        return [Reply(_("Sorry, this course is not available."))]
+    policy = BroadcastSettings()
+    lessons = await q.course_lessons(turn.session, course.id)
+    turn.goto("broadcast_compose", course=str(course.id))
+    options = tuple(
+        Option(f"📖 {lesson.order_index}. {lesson.title}"[:60], f"bcl:{lesson.id}")
+        for lesson in lessons
+    )
+    return [
+        Reply(
+            _(
+                "Type your message for the learners of {course} (at most {limit} characters), "
+                "or choose a lesson to send them."
+            ).format(course=course.title, limit=format_number(policy.max_chars)),
+            options=(*options, _cancel_option()),
+        )
+    ]
+
+
+async def compose_text(turn: Turn) -> list[Reply]:
+    """Answers the typed message: checks its length and shows the preview; asks to confirm."""
+    course = await _own_course(turn, turn.data.get("course"))
+    if course is None:
+        turn.goto("idle")
+        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+    message = turn.inbound.text.strip()
+    policy = BroadcastSettings()
+    if not message:
+        return [Reply(_("Please type the message you want to send."), options=(_cancel_option(),))]
+    if len(message) > policy.max_chars:
+        return [
+            Reply(
+                _(
+                    "Your message has {count} characters; at most {limit} fit. "
+                    "Please shorten it and send it again."
+                ).format(count=format_number(len(message)), limit=format_number(policy.max_chars)),
+                options=(_cancel_option(),),
+            )
+        ]
+    turn.goto("broadcast_confirm", course=str(course.id), text=message)
+    return [await _preview(turn, course, message)]
+
+
+async def choose_lesson(turn: Turn) -> list[Reply]:
+    """Answers `bcl:<lesson>`: the lesson becomes the message; shows the preview."""
+    course = await _own_course(turn, turn.data.get("course"))
+    lesson_id = _parse(turn.arg)
+    lesson = await q.get_lesson_line(turn.session, lesson_id) if lesson_id else None
+    if course is None or lesson is None or lesson.course_id != course.id:
+        turn.goto("idle")
+        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+    turn.goto("broadcast_confirm", course=str(course.id), lesson=str(lesson.id))
+    shown = "📖 " + _("Lesson {number}: {title}").format(
+        number=format_number(lesson.order_index), title=lesson.title
+    )
+    return [await _preview(turn, course, shown)]
+
+
+async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
+    """The message as farmers will see it, and who it will reach."""
+    has_template = bool(turn.settings.twilio_broadcast_content_sid)
+    groups = await q.audience(turn.session, course.id, has_template=has_template)
+    reach: dict[str, Counter[str]] = {}
+    missed: Counter[str] = Counter()
+    for group in groups:
+        if group.skip_reason is None and group.channel is not None:
+            reach.setdefault(group.channel, Counter())[group.language] += group.farmers
+        elif group.skip_reason is not None:
+            missed[group.skip_reason] += group.farmers
+    total = sum(sum(c.values()) for c in reach.values())
+    lines = [
+        _("Preview of your broadcast:"),
+        "",
+        header(course.title, course.emoji),
+        "",
+        shown,
+        "",
+        ngettext("It will reach {count} farmer:", "It will reach {count} farmers:", total).format(
+            count=format_number(total)
+        ),
+    ]
+    for channel, languages in sorted(reach.items()):
+        parts = ", ".join(
+            f"{LANGUAGE_NAMES.get(language, language)} {format_number(n)}"
+            for language, n in languages.most_common()
+        )
+        name = {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(channel, channel)
+        lines.append(f"• {name}: {format_number(sum(languages.values()))} ({parts})")
+    if missed:
+        lines.append(
+            _("Not reached: {reasons}").format(
+                reasons=", ".join(
+                    f"{_reason(code)} {format_number(n)}" for code, n in missed.most_common()
+                )
+            )
+        )
+    policy = BroadcastSettings()
+    if policy.is_quiet(turn.settings.timezone):
+        lines += ["", _quiet_note(policy)]
+    return Reply("\n".join(lines), options=(Option(_("✅ Send now"), "bcs"), _cancel_option()))
+
+
+def _quiet_note(policy: BroadcastSettings) -> str:
+    window = policy.quiet_window()
+    assert window is not None
+    return _("It is quiet time for farmers now; the messages will go out after {time}.").format(
+        time=window[1].strftime("%H:%M")
+    )
+
+
+async def send(turn: Turn) -> list[Reply]:
+    """Answers `bcs`: starts the broadcast previewed; says how to follow it."""
+    if turn.state != "broadcast_confirm":
+        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+    course = await _own_course(turn, turn.data.get("course"))
+    if course is None:
+        turn.goto("idle")
+        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+    message = turn.data.get("text")
+    lesson_id = _parse(turn.data["lesson"]) if turn.data.get("lesson") else None
+    policy = BroadcastSettings()
+    _allowed, owner = _instructor(turn)
+    try:
+        await create_broadcast(
+            turn.session,
+            policy,
+            course_id=course.id,
+            instructor_id=turn.farmer.user_id,
+            created_by="admin" if owner is None else f"instructor:{turn.farmer.user_id}",
+            source="chat",
+            message=str(message) if message and lesson_id is None else None,
+            lesson_id=lesson_id,
+        )
+    except TooManyBroadcasts as limit:
+        minutes = max(1, -(-limit.retry_after_s // 60))
+        return [
+            Reply(
+                ngettext(
+                    "You can send at most {limit} broadcasts an hour. "
+                    "Please try again in {minutes} minute.",
+                    "You can send at most {limit} broadcasts an hour. "
+                    "Please try again in {minutes} minutes.",
+                    minutes,
+                ).format(limit=format_number(limit.limit), minutes=format_number(minutes)),
+                options=(_cancel_option(),),
+            )
+        ]
+    turn.goto("idle")
+    lines = [
+        _("✅ Your broadcast to {course} is on its way.").format(course=course.title),
+        _("Send /broadcast status to see how many farmers got it."),
+    ]
+    if policy.is_quiet(turn.settings.timezone):
+        lines.append(_quiet_note(policy))
+    return [Reply("\n".join(lines))]
+
+
+async def cancel(turn: Turn) -> list[Reply]:
+    """Answers `bcx`: drops the broadcast being written; shows the menu."""
+    turn.goto("idle")
+    return [Reply(_("Cancelled. Nothing was sent.")), menu.main_menu(turn)]
+
+
+def _when(value: dt.datetime, timezone: str) -> str:
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{format_day(local)} {local:%H:%M}"
+
+
+async def show_status(turn: Turn) -> list[Reply]:
+    """Answers `/broadcast status`: counts of the latest broadcasts, skips with reasons."""
+    allowed, owner = _instructor(turn)
+    if not allowed:
+        return _not_instructor()
+    turn.goto("idle")
+    latest = await q.latest_broadcasts(turn.session, instructor_id=owner, limit=STATUS_SHOWN)
+    if not latest:
+        return [Reply(_("You have not sent any broadcasts yet. Send /broadcast to write one."))]
+    blocks = [_("📊 Your latest broadcasts:")]
+    for broadcast in latest:
+        counts = await q.counts(turn.session, broadcast)
+        what = (
+            "📖 " + broadcast.lesson_title
+            if broadcast.lesson_title
+            else "“" + _snippet(broadcast.text or "") + "”"
+        )
+        lines = [
+            "",
+            f"{broadcast.course_emoji or '📘'} {broadcast.course_title} · "
+            + _when(broadcast.created_at, turn.settings.timezone),
+            what,
+        ]
+        if broadcast.status == "cancelled":
+            lines.append(_("Cancelled."))
+        elif broadcast.status in ("scheduled", "fanning_out") and counts.total == 0:
+            lines.append(
+                _("Starts at {time}.").format(time=_when(broadcast.send_at, turn.settings.timezone))
+            )
+        lines.append(
+            _(
+                "Queued {queued} · Sent {sent} · Delivered {delivered} · "
+                "Failed {failed} · Skipped {skipped}"
+            ).format(
+                queued=format_number(counts.queued),
+                sent=format_number(counts.sent),
+                delivered=format_number(counts.delivered),
+                failed=format_number(counts.failed),
+                skipped=format_number(counts.skipped),
+            )
+        )
+        if counts.skipped_reasons:
+            lines.append(_("Skipped: {reasons}").format(reasons=_reasons(counts.skipped_reasons)))
+        if counts.failed_reasons:
+            lines.append(_("Failed: {reasons}").format(reasons=_reasons(counts.failed_reasons)))
+        blocks.append("\n".join(lines))
+    return [Reply("\n".join(blocks))]
+
+
+def _reasons(reasons: Counter[str]) -> str:
+    return ", ".join(f"{_reason(code)} {format_number(n)}" for code, n in reasons.most_common())
+
+
+def _snippet(text: str, size: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1] + "…"
+
+
+async def accept_invite(turn: Turn) -> list[Reply]:
+    """Answers `/start invite-<token>`: makes this chat the instructor's; says what next."""
+    token = turn.arg.removeprefix(INVITE_PREFIX).strip()
+    language = turn.farmer.language
+    if turn.farmer.is_new:
+        language = _normalise_language(turn.inbound.language_hint) or language
+    redeemed = await q.redeem_invite(
+        turn.session,
+        token_hash=token_hash(token),
+        identity_id=turn.farmer.identity_id,
+        language=language,
+    )
+    turn.goto("idle")
+    with use_language(language):
+        if redeemed is None:
+            return [
+                Reply(_("This invite link is not valid any more. Please ask for a new one.")),
+                menu.main_menu(turn),
+            ]
+        return [
+            Reply(
+                _(
+                    "Welcome, {name}! 🙏 You are now an instructor on Krishi Learn. "
+                    "Send /broadcast to write to the learners of your courses."
+                ).format(name=redeemed.display_name or _("instructor"))
+            )
+        ]
+
+
+CONVERSATION = Conversation(
+    commands={"broadcast": broadcast_command},
+    buttons={
+        "bcc": choose_course,
+        "bcl": choose_lesson,
+        "bcs": send,
+        "bcx": cancel,
+        "bcstat": show_status,
+    },
+    states={"broadcast_compose": compose_text, "broadcast_confirm": compose_text},
+)
