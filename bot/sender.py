@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -18,6 +19,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.broadcasts import BROADCAST_HEADROOM, BroadcastSettings
 from bot.channels.base import ChannelSender, SendResult
 from bot.messages import Reply
 from bot.settings import Settings
@@ -57,6 +59,18 @@ class ChannelWorker:
         self.chat_interval = 1.0 / chat_rate_per_s if chat_rate_per_s else 0.0
         self.chat_burst = chat_burst
         self.settings = settings
+        # Broadcast rows go after replies, outside quiet hours, and each costs a little
+        # more of the rate than a reply: on WhatsApp a fifth of the rate stays free for
+        # replies, and a small headroom absorbs the jitter between our clock and the
+        # provider's, so a long broadcast never meets a 429.
+        self.policy = BroadcastSettings()
+        share = self.policy.whatsapp_reply_share if self.channel == "whatsapp" else 0.0
+        self.broadcast_interval = self.interval / (
+            max(1.0 - share, 0.05) * (1.0 - BROADCAST_HEADROOM)
+        )
+        # When this worker's clock stalls (GC, a busy loop) the messages whose slots
+        # passed must not all go at once: each waits one interval after the previous.
+        self._next_send = 0.0
         self.wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.sender_concurrency)
@@ -79,27 +93,38 @@ class ChannelWorker:
         limit = max(1, min(self.settings.sender_batch_size, int(1.0 / self.interval)))
         free = self._slots._value
         limit = min(limit, max(free, 1))
+        claim = functools.partial(
+            outbox.claim,
+            channel=self.channel,
+            lease_s=LEASE_S,
+            chat_interval_s=self.chat_interval,
+            chat_burst=self.chat_burst,
+        )
         async with self.engine.begin() as conn:
-            batch = await outbox.claim(
-                conn,
-                channel=self.channel,
-                limit=limit,
-                lease_s=LEASE_S,
-                chat_interval_s=self.chat_interval,
-                chat_burst=self.chat_burst,
-            )
+            batch = await claim(conn, limit=limit, kind="replies")
+            room = min(limit, max(1, int(1.0 / self.broadcast_interval))) - len(batch)
+            if room > 0 and not self.policy.is_quiet(self.settings.timezone):
+                batch += await claim(conn, limit=room, kind="broadcasts")
             if not batch:
                 return 0
-            first_slot, db_now = await outbox.reserve_slots(
-                conn, key=self.rate_key, count=len(batch), interval_s=self.interval
+            costs = [
+                self.broadcast_interval if message.kind == "broadcast" else self.interval
+                for message in batch
+            ]
+            first_slot, db_now = await outbox.reserve_span(
+                conn, key=self.rate_key, span_s=sum(costs)
             )
         # Slots are in database time; convert once to this process's monotonic clock.
         start = time.monotonic() + (first_slot - db_now).total_seconds()
-        for index, message in enumerate(batch):
+        offset = 0.0
+        for message, cost in zip(batch, costs, strict=True):
             await self._slots.acquire()
-            delay = start + index * self.interval - time.monotonic()
+            due = max(start + offset, self._next_send)
+            offset += cost
+            delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            self._next_send = max(due, time.monotonic()) + cost
             task = asyncio.create_task(self._deliver(message))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)

@@ -12,7 +12,7 @@ import uuid
 from bot.i18n import N_, _, format_money, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import catalog as q
-from handlers import lessons
+from handlers import lessons, payments, rewards
 from handlers.base import Conversation, Turn
 from handlers.categories import (
     CONTENT_LANGUAGE,
@@ -140,7 +140,7 @@ async def enroll(turn: Turn) -> list[Reply]:
     if card is None:
         return [Reply(_("Sorry, this course is not available."), options=category_options())]
     if not card.is_free and card.enrollment_status is None:
-        return await buy(turn)
+        return await payments.offer(turn, card.id)
     created = await q.enroll(turn.session, turn.farmer.user_id, card.id)
     replies = []
     if created:
@@ -151,20 +151,10 @@ async def enroll(turn: Turn) -> list[Reply]:
                 )
             )
         )
-    return replies + await lessons.continue_course(turn, card.id)
-
-
-async def buy(turn: Turn) -> list[Reply]:
-    """Answers `buy:<id>`: explains that the course is paid (payments land separately)."""
-    return [
-        Reply(
-            _(
-                "This is a paid course. Online payment is not open yet; the free preview "
-                "lessons are open to you now."
-            ),
-            options=(Option(_("⬅️ All topics"), "cmd:courses"),),
+        replies += await rewards.record_progress(
+            turn.session, turn.farmer.user_id, "enrolled", card.id, language=turn.farmer.language
         )
-    ]
+    return replies + await lessons.continue_course(turn, card.id)
 
 
 async def deep_link(turn: Turn) -> list[Reply] | None:
@@ -181,7 +171,6 @@ CONVERSATION = Conversation(
         "cat": show_courses,
         "course": show_course,
         "enroll": enroll,
-        "buy": buy,
     },
     aliases={
         "courses": "courses",

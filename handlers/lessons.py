@@ -16,6 +16,7 @@ from db.queries import catalog as catalog_q
 from db.queries import lessons as q
 from db.queries import quiz as quiz_q
 from db.queries import roadmaps as roadmaps_q
+from handlers import rewards
 from handlers.base import Conversation, Turn
 
 # Time a lesson can count towards learning hours: beyond this the farmer was in the field.
@@ -83,15 +84,22 @@ async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
                 options=(Option(_("💳 Buy this course"), f"buy:{lesson.course_id}"),),
             )
         ]
-    if lesson.enrollment_status is None and lesson.course_price <= 0:
-        await catalog_q.enroll(turn.session, turn.farmer.user_id, lesson.course_id)
+    badges: list[Reply] = []
+    free_enrolment = lesson.enrollment_status is None and lesson.course_price <= 0
+    if free_enrolment and await catalog_q.enroll(
+        turn.session, turn.farmer.user_id, lesson.course_id
+    ):
+        badges = await rewards.record_progress(
+            turn.session, turn.farmer.user_id, "enrolled", lesson.course_id,
+            language=turn.farmer.language,
+        )  # fmt: skip
     await q.start_lesson(turn.session, turn.farmer.user_id, lesson.id, lesson.course_id)
     if lesson.content_type == "quiz":
         quiz = await _quiz_of(turn, lesson)
         if quiz is not None:
-            return await _offer_quiz(turn, quiz)
+            return badges + await _offer_quiz(turn, quiz)
     turn.goto("lesson", lesson=str(lesson.id))
-    return [render_lesson(lesson)]
+    return [*badges, render_lesson(lesson)]
 
 
 async def _offer_quiz(turn: Turn, quiz: quiz_q.QuizInfo) -> list[Reply]:
@@ -196,8 +204,8 @@ async def finish_lesson(
     A quiz lesson is done when its quiz is: a required quiz must be passed first,
     which is what holds the next lesson and the course's completion.
     """
-    if lesson.enrollment_status is None:
-        # A preview read without enrolling: there is no progress to count.
+    if lesson.enrollment_status in (None, "dropped"):
+        # A preview read without enrolling (or after a refund): no progress to count.
         return [
             Reply(
                 _("Enrol in the course to keep track of your progress."),
@@ -216,8 +224,18 @@ async def finish_lesson(
         max_seconds=MAX_LESSON_SECONDS,
     )
     replies: list[Reply] = []
+    # Badge notifications go after what they celebrate and before the next lesson.
+    badges: list[Reply] = []
+    user_id, language = turn.farmer.user_id, turn.farmer.language
+    if completion.newly_completed:
+        badges += await rewards.record_progress(
+            turn.session, user_id, "lesson_completed", lesson.id, language=language
+        )
     if completion.course_completed:
         turn.goto("idle")
+        badges += await rewards.record_progress(
+            turn.session, user_id, "course_completed", lesson.course_id, language=language
+        )
         for roadmap in await roadmaps_q.advance_roadmaps(turn.session, turn.farmer.user_id):
             replies.append(
                 Reply(
@@ -225,6 +243,9 @@ async def finish_lesson(
                         title=f"{roadmap.emoji or ''} {roadmap.title}".strip()
                     )
                 )
+            )
+            badges += await rewards.record_progress(
+                turn.session, user_id, "roadmap_completed", roadmap.id, language=language
             )
         replies.append(
             Reply(
@@ -237,13 +258,13 @@ async def finish_lesson(
                 ),
             )
         )
-        return replies
+        return replies + badges
     following = await q.next_lesson(
         turn.session, lesson.course_id, lesson.order_index, turn.farmer.user_id
     )
     if following is None or following.progress_status == "completed":
-        return replies + await continue_course(turn, lesson.course_id)
-    return replies + await send_lesson(turn, following)
+        return replies + badges + await continue_course(turn, lesson.course_id)
+    return replies + badges + await send_lesson(turn, following)
 
 
 CONVERSATION = Conversation(

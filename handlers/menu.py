@@ -13,6 +13,8 @@ MAIN_MENU: list[tuple[str, str, str]] = [
     (N_("🔍 Search"), "cmd:search", "/search"),
     (N_("▶️ Continue my lesson"), "cmd:lesson", "/lesson"),
     (N_("📊 My progress"), "cmd:progress", "/progress"),
+    (N_("🏅 My badges"), "cmd:badges", "/badges"),
+    (N_("🏆 Leaderboard"), "cmd:leaderboard", "/leaderboard"),
     (N_("📰 Articles"), "cmd:articles", "/articles"),
     (N_("🎬 Videos"), "cmd:videos", "/videos"),
     (N_("🗺️ Learning roadmaps"), "cmd:roadmaps", "/roadmaps"),
@@ -33,11 +35,14 @@ def help_text(turn: Turn) -> str:
         _("I help you learn better farming, one short lesson at a time."),
         "",
         _("/courses: browse courses by topic"),
+        _("/buy: buy a paid course and get its payment link"),
         _("/search WORDS: find courses, articles and videos (or just type the words)"),
         _("/lesson: your current lesson again"),
         _("/next: mark the lesson done and get the next one"),
         _("/quiz: take the quiz that is due"),
         _("/progress: how far you have come"),
+        _("/badges: your badges, and the next ones to earn"),
+        _("/leaderboard: the farmers with the most points"),
         _("/articles, /videos: read and watch"),
         _("/roadmaps: learning paths, step by step"),
         _("/start: begin again and choose your language"),
@@ -46,6 +51,12 @@ def help_text(turn: Turn) -> str:
         _("/help: show this help"),
         _("/stop: stop announcements and reminders"),
     ]
+    if turn.farmer.role in ("instructor", "admin"):
+        lines += [
+            "",
+            _("/broadcast: write to the learners of your course"),
+            _("/broadcast status: how your latest broadcasts went"),
+        ]
     if turn.inbound.channel == "whatsapp":
         lines += ["", _("On WhatsApp you can type the word without the slash, or a menu number.")]
     return "\n".join(lines)

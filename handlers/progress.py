@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import _, format_number
 from bot.messages import Option, Reply
 from db.queries import lessons as q
+from handlers import rewards
 from handlers.base import Conversation, Turn
 
 BAR_CELLS = 10
@@ -25,7 +26,7 @@ async def show_progress(turn: Turn) -> list[Reply]:
                 options=(Option(_("📚 Browse courses"), "cmd:courses"),),
             )
         ]
-    lines = [_("📊 Your progress"), ""]
+    lines = [_("📊 Your progress"), "", *await rewards.progress_lines(turn), ""]
     options: list[Option] = []
     for course in courses:
         lines.append(f"{course.emoji or '📘'} {course.title}")

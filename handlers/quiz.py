@@ -17,6 +17,8 @@ import datetime as dt
 import random
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.i18n import _, format_number, format_percentage, ngettext, use_language
 from bot.jobs import JOBS, enqueue
 from bot.messages import Option, Reply
@@ -24,7 +26,8 @@ from bot.runtime import Runtime
 from db.queries import lessons as lessons_q
 from db.queries import outbox
 from db.queries import quiz as q
-from handlers import grading, lessons
+from db.queries import roadmaps as roadmaps_q
+from handlers import grading, lessons, rewards
 from handlers.base import Conversation, Turn
 
 DEADLINE_JOB = "quiz_deadline"
@@ -158,7 +161,8 @@ async def resume(turn: Turn) -> list[Reply]:
 
 
 async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
-    question = await q.get_question(turn.session, state.question_ids[state.current_index])
+    question = state.question
+    assert question is not None, "asked past the last question"
     turn.goto("quiz_question", attempt=str(state.attempt_id))
     heading = _("Question {number} of {total}").format(
         number=format_number(state.current_index + 1), total=format_number(state.total)
@@ -224,7 +228,9 @@ async def _grade(
     if state.out_of_time:
         # An answer after the deadline is not graded.
         return await _close(turn, state, "expired")
-    question = await q.get_question(turn.session, state.question_ids[state.current_index])
+    question = state.question
+    if question is None:  # every question answered; the attempt closes below
+        return await _close(turn, state, "finished")
     choices = grading.options_of(question.options)
     if question.question_type in ("multiple_choice", "true_false"):
         if option_index is None and typed is not None:
@@ -239,16 +245,12 @@ async def _grade(
         if typed is None or not typed.strip():
             return [await _ask(turn, state)]
         graded = grading.grade_text(question.question_type, choices, typed, question.points)
-    await q.record_answer(
+    advanced = await q.record_answer(
         turn.session, state, question.id,
         answer=graded.answer, is_correct=graded.is_correct, points=graded.points,
     )  # fmt: skip
-    quiz = await q.get_quiz(turn.session, state.quiz_id)
-    assert quiz is not None
-    replies = [_feedback(quiz, question, graded)]
-    advanced = await q.lock_attempt(turn.session, state.attempt_id)
-    assert advanced is not None
-    if advanced.current_index >= advanced.total:
+    replies = [_feedback(state.quiz, question, graded)]
+    if advanced.question is None:
         return replies + await _close(turn, advanced, "finished")
     return [*replies, await _ask(turn, advanced)]
 
@@ -272,10 +274,14 @@ def _feedback(quiz: q.QuizInfo, question: q.Question, graded: grading.Graded) ->
 
 async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
     turn.goto("idle")
-    quiz = await q.get_quiz(turn.session, state.quiz_id)
-    assert quiz is not None
+    quiz = state.quiz
     result = await q.finish_attempt(turn.session, state.attempt_id, status)
     replies = [result_reply(quiz, result, expired=status == "expired")]
+    # A finished attempt counts the day even when it failed; a pass also earns points.
+    replies += await rewards.record_progress(
+        turn.session, turn.farmer.user_id, "quiz_passed" if result.passed else "activity",
+        quiz.id, language=turn.farmer.language, perfect=result.percentage >= 100,
+    )  # fmt: skip
     if (result.passed or not quiz.is_required) and quiz.lesson_id is not None:
         lesson = await lessons_q.get_lesson(turn.session, quiz.lesson_id, turn.farmer.user_id)
         if lesson is not None and lesson.enrollment_status is not None:
@@ -321,18 +327,50 @@ async def close_overdue_attempt(runtime: Runtime, payload: dict[str, object]) ->
             assert state.deadline_at is not None
             await enqueue(session, DEADLINE_JOB, payload, after=state.deadline_at - state.now)
             return
-        quiz = await q.get_quiz(session, state.quiz_id)
-        assert quiz is not None
+        quiz = state.quiz
         result = await q.finish_attempt(session, attempt_id, "expired")
         language = await q.user_language(session, state.user_id)
+        badges: list[Reply] = []
+        if result.passed:
+            badges += await rewards.record_progress(
+                session, state.user_id, "quiz_passed", quiz.id, language=language,
+                perfect=result.percentage >= 100,
+            )  # fmt: skip
         if (result.passed or not quiz.is_required) and quiz.lesson_id and quiz.course_id:
-            await lessons_q.complete_lesson(
+            completion = await lessons_q.complete_lesson(
                 session, state.user_id, quiz.lesson_id, quiz.course_id,
                 max_seconds=lessons.MAX_LESSON_SECONDS,
             )  # fmt: skip
+            badges += await _reward_completion(session, state.user_id, quiz, completion, language)
         with use_language(language):
             reply = result_reply(quiz, result, expired=True)
-        await outbox.queue_for_user(session, state.user_id, [reply.to_json()], kind="notification")
+        bodies = [reply.to_json(), *(badge.to_json() for badge in badges)]
+        await outbox.queue_for_user(session, state.user_id, bodies, kind="notification")
+
+
+async def _reward_completion(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    quiz: q.QuizInfo,
+    completion: lessons_q.Completion,
+    language: str,
+) -> list[Reply]:
+    """Points and badges for a lesson (and course, and roadmaps) the deadline job completed."""
+    assert quiz.lesson_id is not None and quiz.course_id is not None
+    badges: list[Reply] = []
+    if completion.newly_completed:
+        badges += await rewards.record_progress(
+            session, user_id, "lesson_completed", quiz.lesson_id, language=language
+        )
+    if completion.course_completed:
+        badges += await rewards.record_progress(
+            session, user_id, "course_completed", quiz.course_id, language=language
+        )
+        for roadmap in await roadmaps_q.advance_roadmaps(session, user_id):
+            badges += await rewards.record_progress(
+                session, user_id, "roadmap_completed", roadmap.id, language=language
+            )
+    return badges
 
 
 CONVERSATION = Conversation(

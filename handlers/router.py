@@ -14,7 +14,19 @@ import re
 import unicodedata
 
 from bot.messages import Reply
-from handlers import catalog, lessons, library, progress, quiz, roadmaps, search, start
+from handlers import (
+    broadcast,
+    catalog,
+    lessons,
+    library,
+    payments,
+    progress,
+    quiz,
+    rewards,
+    roadmaps,
+    search,
+    start,
+)
 from handlers.base import Conversation, Handler, Turn
 
 CONVERSATIONS: list[Conversation] = [
@@ -25,7 +37,10 @@ CONVERSATIONS: list[Conversation] = [
     quiz.CONVERSATION,
     library.CONVERSATION,
     roadmaps.CONVERSATION,
+    payments.CONVERSATION,
+    rewards.CONVERSATION,
     search.CONVERSATION,
+    broadcast.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}

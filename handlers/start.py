@@ -12,7 +12,7 @@ import unicodedata
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, _, normalise_language, use_language
 from bot.messages import Option, Reply
 from db.queries import turns as q
-from handlers import catalog, menu
+from handlers import broadcast, catalog, menu
 from handlers.base import Conversation, Turn
 
 # What farmers type to name a language, in any script.
@@ -44,8 +44,11 @@ async def start(turn: Turn) -> list[Reply]:
     """Answers /start (and a first message): greets, opts back in, asks for the language.
 
     A deep link (`/start course-<id>`) opens its course at once for a farmer we
-    know, and right after the language choice for a new one.
+    know, and right after the language choice for a new one. An instructor's
+    invite (`/start invite-<token>`) binds this chat to them.
     """
+    if turn.arg.startswith(broadcast.INVITE_PREFIX):
+        return await broadcast.accept_invite(turn)
     if turn.arg and not turn.farmer.is_new:
         opened = await catalog.deep_link(turn)
         if opened is not None:

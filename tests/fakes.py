@@ -265,3 +265,157 @@ class FakeTwilio(FakeProvider):
     @staticmethod
     def error(status: int, code: int, message: str = "error") -> Fault:
         return Fault(status, {"code": code, "message": message, "status": status})
+
+
+class FakeRazorpay(FakeProvider):
+    """Razorpay's Payment Links API (create, fetch), and the webhook bodies it sends.
+
+    `calls` records each request as Razorpay received it: the amount in paise,
+    reference_id, upi_link, expire_by and notes of every link created.
+    """
+
+    def __init__(self, key_id: str = "rzp_test_krishi", key_secret: str = "rzp-key-secret") -> None:
+        super().__init__()
+        self.key_id = key_id
+        self.key_secret = key_secret
+        self.links: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self.app = FastAPI()
+        self.app.post("/v1/payment_links")(self._create)
+        self.app.get("/v1/payment_links/{link_id}")(self._fetch)
+
+    def _authorized(self, request: Request) -> bool:
+        import base64
+
+        expected = base64.b64encode(f"{self.key_id}:{self.key_secret}".encode()).decode()
+        return request.headers.get("authorization") == f"Basic {expected}"
+
+    @staticmethod
+    def _error(status: int, description: str) -> Response:
+        code = "BAD_REQUEST_ERROR" if status < 500 else "SERVER_ERROR"
+        return JSONResponse({"error": {"code": code, "description": description}}, status)
+
+    async def _create(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._error(401, "The api key provided is invalid")
+        params = await _params(request)
+        if self.faults:
+            fault = self.faults.popleft()
+            self._record("!payment_links.create", params)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            return JSONResponse(fault.body, fault.status)
+        self._record("payment_links.create", params)
+        link_id = f"plink_{next(self._ids):014d}"
+        link = {
+            "id": link_id,
+            "entity": "payment_link",
+            "amount": params["amount"],
+            "amount_paid": 0,
+            "currency": params.get("currency", "INR"),
+            "accept_partial": params.get("accept_partial", False),
+            "reference_id": params.get("reference_id"),
+            "description": params.get("description"),
+            "expire_by": params.get("expire_by"),
+            "upi_link": params.get("upi_link", False),
+            "notes": params.get("notes") or [],
+            "short_url": f"https://rzp.io/i/{link_id[-8:]}",
+            "status": "created",
+            "payments": None,
+            "created_at": int(time.time()),
+        }
+        self.links[link_id] = link
+        return JSONResponse(link)
+
+    async def _fetch(self, link_id: str, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._error(401, "The api key provided is invalid")
+        self._record("payment_links.fetch", {"id": link_id})
+        link = self.links.get(link_id)
+        if link is None:
+            return self._error(400, "The id provided does not exist")
+        return JSONResponse(link)
+
+    def created(self) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == "payment_links.create"]
+
+    def link_for(self, purchase_id: object) -> dict[str, Any]:
+        return next(v for v in self.links.values() if v["reference_id"] == str(purchase_id))
+
+    # --- What Razorpay would say --------------------------------------------
+    def payment(
+        self,
+        link: dict[str, Any],
+        *,
+        amount: int | None = None,
+        currency: str | None = None,
+        method: str = "upi",
+        payment_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A captured payment of the link (its notes carry over, as Razorpay's do)."""
+        return {
+            "id": payment_id or f"pay_{next(self._ids):014d}",
+            "entity": "payment",
+            "amount": link["amount"] if amount is None else amount,
+            "currency": currency or link["currency"],
+            "status": "captured",
+            "method": method,
+            "order_id": f"order_{link['id'][-8:]}",
+            "amount_refunded": 0,
+            "notes": link["notes"],
+            "captured": True,
+            "created_at": int(time.time()),
+        }
+
+    def pay(self, link: dict[str, Any], payment: dict[str, Any]) -> None:
+        """The farmer paid: the link as a later fetch shows it."""
+        link.update(
+            status="paid",
+            amount_paid=payment["amount"],
+            payments=[
+                {
+                    "payment_id": payment["id"],
+                    "amount": payment["amount"],
+                    "method": payment["method"],
+                    "status": "captured",
+                    "created_at": payment["created_at"],
+                }
+            ],
+        )
+
+    @staticmethod
+    def event(name: str, **entities: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "entity": "event",
+            "account_id": "acc_krishi",
+            "event": name,
+            "contains": list(entities),
+            "payload": {kind: {"entity": entity} for kind, entity in entities.items()},
+            "created_at": int(time.time()),
+        }
+
+    def link_paid(self, link: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any]:
+        paid_link = {**link, "status": "paid", "amount_paid": payment["amount"]}
+        order = {"id": payment["order_id"], "entity": "order", "amount": link["amount"],
+                 "status": "paid", "notes": link["notes"]}  # fmt: skip
+        return self.event("payment_link.paid", payment_link=paid_link, order=order, payment=payment)
+
+    def captured(self, payment: dict[str, Any]) -> dict[str, Any]:
+        return self.event("payment.captured", payment=payment)
+
+    def link_closed(self, link: dict[str, Any], status: str = "expired") -> dict[str, Any]:
+        return self.event(f"payment_link.{status}", payment_link={**link, "status": status})
+
+    def refunded(self, payment: dict[str, Any], amount: int | None = None) -> dict[str, Any]:
+        refund_amount = payment["amount"] if amount is None else amount
+        refund = {
+            "id": f"rfnd_{next(self._ids):014d}",
+            "entity": "refund",
+            "amount": refund_amount,
+            "currency": payment["currency"],
+            "payment_id": payment["id"],
+            "notes": [],
+            "status": "processed",
+        }
+        refunded_payment = {**payment, "amount_refunded": refund_amount, "status": "refunded"}
+        return self.event("refund.processed", refund=refund, payment=refunded_payment)

@@ -4,7 +4,10 @@ database, and fake providers that record what reached them."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -219,3 +222,39 @@ async def start_service(
     async with serve(app, sock) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield Service(url, settings, fakes, http, engine)
     await engine.dispose()
+
+
+# --- Razorpay -----------------------------------------------------------------
+RAZORPAY_WEBHOOK_SECRET = "rzp-webhook-secret"
+ADMIN_TOKEN = "admin-token-for-tests"
+
+
+def razorpay_overrides(razorpay: Any, url: str) -> dict[str, Any]:
+    """Settings that point the service at a FakeRazorpay running at `url`."""
+    return {
+        "razorpay_key_id": razorpay.key_id,
+        "razorpay_key_secret": SecretStr(razorpay.key_secret),
+        "razorpay_webhook_secret": SecretStr(RAZORPAY_WEBHOOK_SECRET),
+        "razorpay_api_base_url": url,
+    }
+
+
+def razorpay_signature(body: bytes, secret: str = RAZORPAY_WEBHOOK_SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def post_razorpay(
+    service: Service,
+    event: dict[str, Any] | bytes,
+    *,
+    event_id: str | None = None,
+    signature: str | None = None,
+) -> httpx.Response:
+    """Deliver a webhook as Razorpay does: the raw body, its HMAC, the event id."""
+    body = event if isinstance(event, bytes) else json.dumps(event).encode()
+    headers = {
+        "content-type": "application/json",
+        "X-Razorpay-Signature": signature if signature is not None else razorpay_signature(body),
+        "X-Razorpay-Event-Id": event_id or f"evt_{next(_update_ids)}",
+    }
+    return await service.http.post("/webhooks/razorpay", content=body, headers=headers)

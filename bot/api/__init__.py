@@ -4,4 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from bot.api import analytics, broadcasts, courses, grading, instructors, purchases
+
 router = APIRouter(prefix="/api/v1")
+router.include_router(purchases.router)
+for _feature in (instructors, courses, broadcasts, grading, analytics):
+    router.include_router(_feature.router)

@@ -1,13 +1,17 @@
-"""Who is calling the API. The admin token comes from ADMIN_API_TOKEN."""
+"""Who is calling the API. The admin token comes from ADMIN_API_TOKEN; instructor
+tokens are issued by the admin (POST /api/v1/instructors/{id}/tokens)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from db.queries import admin as admin_q
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -37,6 +41,14 @@ async def current_actor(
         credentials.credentials.encode(), admin.get_secret_value().encode()
     ):
         return Actor(name="admin", role="admin")
+    # Instructor tokens are stored as their SHA-256 only, issued by the admin.
+    digest = hashlib.sha256(credentials.credentials.encode()).hexdigest()
+    async with request.app.state.runtime.engine.connect() as conn:
+        owner = await admin_q.instructor_for_token(conn, digest)
+    if owner is not None:
+        return Actor(
+            name=f"instructor:{owner.user_id}", role="instructor", user_id=str(owner.user_id)
+        )
     raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -20,6 +20,8 @@ from db.models.learn import (
     User,
     Video,
 )
+from db.models.rewards import BadgeTranslation
+from db.queries import rewards as rewards_q
 from db.queries.content import upsert
 from db.queries.search import refresh_search_terms
 
@@ -128,6 +130,26 @@ async def load_catalogue(session: AsyncSession, catalogue: Catalogue) -> Counter
         "icon_emoji": b.icon_emoji, "category": b.category,
         "requirement_type": b.requirement_type, "requirement_value": b.requirement_value,
     } for b in catalogue.badges], key=("name",))  # fmt: skip
+    changed["badge_translations"] = await _load_badge_translations(session, catalogue)
     # Romanized spellings follow the content, so "sinchai" finds सिंचाई at once.
     await refresh_search_terms(session)
     return changed
+
+
+async def _load_badge_translations(session: AsyncSession, catalogue: Catalogue) -> int:
+    """The Hindi and Marathi names of the badges: a language without a name has no row."""
+    rows = []
+    for badge in catalogue.badges:
+        for language in ("hi", "mr"):
+            name = getattr(badge, f"name_{language}")
+            if name:
+                rows.append({
+                    "badge_id": stable_id("badge", badge.name), "language": language,
+                    "name": name, "description": getattr(badge, f"description_{language}"),
+                })  # fmt: skip
+    written = await upsert(session, BadgeTranslation, rows, key=("badge_id", "language"))
+    return written + await rewards_q.prune_badge_translations(
+        session,
+        [stable_id("badge", badge.name) for badge in catalogue.badges],
+        keep=[(row["badge_id"], row["language"]) for row in rows],
+    )

@@ -1,7 +1,117 @@
-"""Payment gateway callbacks (POST /webhooks/razorpay)."""
+"""Payment gateway callbacks (POST /webhooks/razorpay), and the static UPI QR and pay page.
+
+Thin routes: the signature is checked in a Depends class, the gateway's body
+becomes our event in bot.payments.razorpay, and handlers.payments settles it,
+all of one delivery in one transaction.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import logging
+import uuid
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+
+from bot.i18n import format_money, use_language
+from bot.payments import razorpay, upi
+from bot.runtime import Runtime
+from db.queries import payments as payments_q
+from handlers import payments
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+class RazorpaySignature:
+    """Depends: the raw body, when X-Razorpay-Signature is its HMAC-SHA256 under
+    RAZORPAY_WEBHOOK_SECRET; otherwise 400 before anything is written."""
+
+    async def __call__(self, request: Request) -> bytes:
+        settings = _runtime(request).settings
+        limit = settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(status_code=413, detail="body too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(status_code=413, detail="body too large")
+        secret = settings.razorpay_webhook_secret
+        if not razorpay.signature_is_valid(
+            bytes(body),
+            request.headers.get("x-razorpay-signature"),
+            secret.get_secret_value() if secret else None,
+        ):
+            raise HTTPException(status_code=400, detail="bad signature")
+        return bytes(body)
+
+
+SignedBody = Annotated[bytes, Depends(RazorpaySignature())]
+
+
+@router.post("/webhooks/razorpay")
+async def razorpay_webhook(request: Request, body: SignedBody, rt: RuntimeDep) -> Response:
+    """A Razorpay event: recorded once under its event id, then settled, in one transaction."""
+    try:
+        event = razorpay.parse_event(orjson.loads(body))
+    except ValueError as exc:
+        raise HTTPException(status_code=400, detail=f"malformed event: {exc}") from exc
+    # Razorpay names each event; a body without the header still deduplicates on itself.
+    event_id = request.headers.get("x-razorpay-event-id") or hashlib.sha256(body).hexdigest()
+    async with rt.sessionmaker() as session, session.begin():
+        if not await payments_q.record_gateway_event(session, razorpay.PROVIDER, event_id):
+            return Response(status_code=200)
+        if event is not None:
+            await payments.settle(session, rt.settings, event)
+    return Response(status_code=200)
+
+
+async def _upi_purchase(rt: Runtime, purchase_id: uuid.UUID) -> payments_q.Purchase:
+    async with rt.sessionmaker() as session:
+        purchase = await payments_q.get_purchase(session, purchase_id)
+    if purchase is None or purchase.provider != upi.PROVIDER or not purchase.link_url:
+        raise HTTPException(status_code=404, detail="no such UPI payment")
+    return purchase
+
+
+@router.get("/media/upi/{purchase_id}.png")
+async def upi_qr(purchase_id: uuid.UUID, rt: RuntimeDep) -> Response:
+    """The QR code of a static UPI purchase, drawn from its row on every request."""
+    purchase = await _upi_purchase(rt, purchase_id)
+    assert purchase.link_url is not None
+    return Response(
+        upi.qr_png(purchase.link_url),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.get("/pay/upi/{purchase_id}")
+async def upi_pay_page(purchase_id: uuid.UUID, rt: RuntimeDep) -> HTMLResponse:
+    """Opens the farmer's UPI app with the purchase's deep link (chat buttons cannot)."""
+    purchase = await _upi_purchase(rt, purchase_id)
+    assert purchase.link_url is not None
+    with use_language("en"):
+        amount = format_money(purchase.final_amount, purchase.currency)
+    return HTMLResponse(
+        upi.pay_page(
+            purchase.link_url,
+            qr_src=upi.qr_url(rt.settings.public_base_url, purchase.id),
+            amount=amount,
+            payee=rt.settings.upi_payee_name,
+        )
+    )

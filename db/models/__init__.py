@@ -1,6 +1,7 @@
 """Every model, imported so that `Base.metadata` is complete for Alembic."""
 
 from db.models.base import Base
+from db.models.broadcasts import *  # noqa: F403
 from db.models.learn import *  # noqa: F403
 from db.models.payments import *  # noqa: F403
 from db.models.quiz import *  # noqa: F403

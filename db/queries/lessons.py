@@ -39,8 +39,12 @@ class LessonView:
 
     @property
     def is_open_to(self) -> bool:
-        """Enrolled, or a free preview, may read it; a free course enrolls on the way."""
-        return self.enrollment_status is not None or self.is_preview or self.course_price <= 0
+        """Enrolled, or a free preview, may read it; a free course enrolls on the way.
+
+        A dropped enrollment (a refunded purchase) opens no more than no enrollment.
+        """
+        enrolled = self.enrollment_status not in (None, "dropped")
+        return enrolled or self.is_preview or self.course_price <= 0
 
 
 _LESSON = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import text
@@ -24,6 +24,7 @@ class Claimed:
     attempts: int
     is_active: bool
     inactive_reason: str | None
+    kind: str = "reply"
 
 
 # Claim the oldest due messages of one channel. A message waits while an earlier
@@ -61,6 +62,52 @@ _CLAIM = text(
 )
 
 
+# The same claim split by kind, each on its own partial index: a farmer's replies
+# (and notifications) first, then broadcast rows. A reply does not wait for a
+# broadcast row queued earlier to the same address (that one may be 100,000
+# places back); a broadcast row waits for every reply still owed to its address.
+_CLAIM_BY_KIND = """
+    WITH due AS (
+        SELECT o.id, o.identity_id
+          FROM outbound_messages o
+          JOIN channel_identities ci ON ci.id = o.identity_id
+         WHERE o.status = 'queued' AND o.channel = :channel AND o.next_attempt_at <= now()
+           AND {kind}
+           AND (ci.send_tat IS NULL OR ci.send_tat - :chat_tolerance * interval '1 second' <= now())
+           AND NOT EXISTS (
+                SELECT 1 FROM outbound_messages p
+                 WHERE p.identity_id = o.identity_id AND p.id <> o.id
+                   AND p.status IN ('queued', 'sending') AND {waits_for})
+         ORDER BY o.next_attempt_at, o.id
+         LIMIT :limit
+           FOR UPDATE OF o SKIP LOCKED
+    ), paced AS (
+        UPDATE channel_identities ci
+           SET send_tat = greatest(ci.send_tat, now()) + :chat_interval * interval '1 second'
+          FROM due WHERE ci.id = due.identity_id
+    )
+    UPDATE outbound_messages o
+       SET status = 'sending', attempts = o.attempts + 1,
+           lease_until = now() + :lease * interval '1 second'
+      FROM due, channel_identities ci
+     WHERE o.id = due.id AND ci.id = o.identity_id
+    RETURNING o.id, o.user_id, o.identity_id, ci.external_id AS address, o.body, o.attempts,
+              ci.is_active, ci.inactive_reason, o.kind
+"""
+_CLAIMS = {
+    "replies": text(
+        _CLAIM_BY_KIND.format(
+            kind="o.kind <> 'broadcast'", waits_for="p.id < o.id AND p.kind <> 'broadcast'"
+        )
+    ),
+    "broadcasts": text(
+        _CLAIM_BY_KIND.format(
+            kind="o.kind = 'broadcast'", waits_for="(p.id < o.id OR p.kind <> 'broadcast')"
+        )
+    ),
+}
+
+
 async def claim(
     conn: AsyncConnection,
     *,
@@ -69,9 +116,11 @@ async def claim(
     lease_s: float,
     chat_interval_s: float,
     chat_burst: int,
+    kind: Literal["any", "replies", "broadcasts"] = "any",
 ) -> list[Claimed]:
+    """Claim due messages: all kinds in queue order, or only replies, or only broadcasts."""
     rows = await conn.execute(
-        _CLAIM,
+        _CLAIM if kind == "any" else _CLAIMS[kind],
         {
             "channel": channel,
             "limit": limit,
@@ -102,7 +151,17 @@ async def reserve_slots(
 
     Returns (first slot, database now): slot i is first + i * interval.
     """
-    row = (await conn.execute(_RESERVE, {"key": key, "span": count * interval_s})).one()
+    return await reserve_span(conn, key=key, span_s=count * interval_s)
+
+
+async def reserve_span(
+    conn: AsyncConnection, *, key: str, span_s: float
+) -> tuple[dt.datetime, dt.datetime]:
+    """Reserve `span_s` seconds of a shared rate, for messages of unequal cost.
+
+    Returns (start of the span, database now).
+    """
+    row = (await conn.execute(_RESERVE, {"key": key, "span": span_s})).one()
     return row.first_slot, row.now
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -176,6 +177,16 @@ async def start_attempt(
 
 
 @dataclass(frozen=True, slots=True)
+class Question:
+    id: uuid.UUID
+    question_type: str
+    question_text: str
+    options: list[dict[str, Any]]
+    points: int
+    explanation: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class AttemptState:
     attempt_id: uuid.UUID
     user_id: uuid.UUID
@@ -187,6 +198,9 @@ class AttemptState:
     started_at: dt.datetime
     deadline_at: dt.datetime | None
     now: dt.datetime
+    quiz: QuizInfo
+    # The question at current_index (None once every question is answered).
+    question: Question | None
 
     @property
     def total(self) -> int:
@@ -197,15 +211,40 @@ class AttemptState:
         return self.deadline_at is not None and self.now > self.deadline_at
 
 
+_QUESTION_COLUMNS = """
+    qq.id AS q_id, qq.question_type AS q_type, qq.question_text AS q_text,
+    coalesce(qq.options, '[]'::jsonb) AS q_options, coalesce(qq.points, 1) AS q_points,
+    qq.explanation AS q_explanation
+"""
+
+
+def _question(row: Any) -> Question | None:
+    if row.q_id is None:
+        return None
+    return Question(row.q_id, row.q_type, row.q_text, row.q_options, int(row.q_points),
+                    row.q_explanation)  # fmt: skip
+
+
 async def lock_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptState | None:
-    """The attempt, locked for this transaction: one answer at a time changes it."""
+    """The attempt, its quiz and its current question, locked for this transaction:
+    one answer at a time changes it. One statement for all three."""
     row = (
         await session.execute(
             text(
-                """
+                f"""
                 SELECT p.attempt_id, p.user_id, p.quiz_id, a.attempt_number, p.question_ids,
-                       p.current_index, p.status, p.started_at, p.deadline_at, now() AS now
-                  FROM quiz_attempt_progress p JOIN quiz_attempts a ON a.id = p.attempt_id
+                       p.current_index, p.status, p.started_at, p.deadline_at, now() AS now,
+                       z.course_id, z.lesson_id, z.title, z.description,
+                       coalesce(z.passing_score, 70) AS passing_score, z.time_limit_minutes,
+                       coalesce(z.shuffle_questions, false) AS shuffle_questions,
+                       coalesce(z.show_correct_answer, true) AS show_correct_answer,
+                       coalesce(z.is_required, true) AS is_required,
+                       cardinality(p.question_ids) AS question_count,
+                       {_QUESTION_COLUMNS}
+                  FROM quiz_attempt_progress p
+                  JOIN quiz_attempts a ON a.id = p.attempt_id
+                  JOIN quizzes z ON z.id = p.quiz_id
+                  LEFT JOIN quiz_questions qq ON qq.id = p.question_ids[p.current_index + 1]
                  WHERE p.attempt_id = :a
                    FOR UPDATE OF p
                 """
@@ -213,30 +252,18 @@ async def lock_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptS
             {"a": attempt_id},
         )
     ).one_or_none()
-    return AttemptState(**row._mapping) if row else None
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    id: uuid.UUID
-    question_type: str
-    question_text: str
-    options: list[dict[str, Any]]
-    points: int
-    explanation: str | None
-
-
-async def get_question(session: AsyncSession, question_id: uuid.UUID) -> Question:
-    row = (
-        await session.execute(
-            text(
-                "SELECT id, question_type, question_text, coalesce(options, '[]'::jsonb) AS options,"
-                " coalesce(points, 1) AS points, explanation FROM quiz_questions WHERE id = :id"
-            ),
-            {"id": question_id},
-        )
-    ).one()
-    return Question(**row._mapping)
+    if row is None:
+        return None
+    quiz = QuizInfo(
+        row.quiz_id, row.course_id, row.lesson_id, row.title, row.description,
+        row.passing_score, row.time_limit_minutes, row.shuffle_questions,
+        row.show_correct_answer, row.is_required, row.question_count,
+    )  # fmt: skip
+    return AttemptState(
+        row.attempt_id, row.user_id, row.quiz_id, row.attempt_number, row.question_ids,
+        row.current_index, row.status, row.started_at, row.deadline_at, row.now, quiz,
+        _question(row),
+    )  # fmt: skip
 
 
 async def record_answer(
@@ -247,23 +274,36 @@ async def record_answer(
     answer: str,
     is_correct: bool | None,
     points: int | None,
-) -> None:
-    """Store the answer and move to the next question, together."""
-    await session.execute(
-        text(
-            """
-            WITH answer AS (
-                INSERT INTO quiz_answers (attempt_id, question_id, user_answer, is_correct,
-                                          points_earned)
-                VALUES (:a, :q, :answer, :correct, :points)
-            )
-            UPDATE quiz_attempt_progress SET current_index = current_index + 1
-             WHERE attempt_id = :a
-            """
-        ),
-        {"a": state.attempt_id, "q": question_id, "answer": answer, "correct": is_correct,
-         "points": points},
-    )  # fmt: skip
+) -> AttemptState:
+    """Store the answer and move to the next question, together; returns the moved state."""
+    row = (
+        await session.execute(
+            text(
+                f"""
+                WITH answer AS (
+                    INSERT INTO quiz_answers (attempt_id, question_id, user_answer, is_correct,
+                                              points_earned)
+                    VALUES (:a, :q, :answer, :correct, :points)
+                ), moved AS (
+                    UPDATE quiz_attempt_progress SET current_index = current_index + 1
+                     WHERE attempt_id = :a
+                    RETURNING current_index, question_ids
+                )
+                SELECT moved.current_index, {_QUESTION_COLUMNS}
+                  FROM moved
+                  LEFT JOIN quiz_questions qq ON qq.id = moved.question_ids[moved.current_index + 1]
+                """
+            ),
+            {
+                "a": state.attempt_id,
+                "q": question_id,
+                "answer": answer,
+                "correct": is_correct,
+                "points": points,
+            },
+        )
+    ).one()
+    return dataclasses.replace(state, current_index=row.current_index, question=_question(row))
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,13 +142,13 @@ async def test_whatsapp_farmer_uses_numbers_all_the_way(catalogue_service: Servi
     assert "1. 💧 ड्रिप सिंचाई से पानी की बचत" in listing
     card = await say("1", 6)
     assert "मुफ़्त" in card or "Free" not in card
-    await say("1", 8)  # enrol: confirmation + first lesson
-    for expect in (9, 10, 11):
+    await say("1", 9)  # enrol: confirmation + the "First Step" badge + first lesson
+    for expect in (10, 11, 12):
         await say("1", expect)  # done → next lesson
-    await say("/next", 12)  # the slash works too: the quiz lesson offers its quiz
-    question = await say("1", 14)  # start the quiz: intro + question
+    await say("/next", 13)  # the slash works too: the quiz lesson offers its quiz
+    question = await say("1", 15)  # start the quiz: intro + question
     assert "1. सही" in question
-    await say("सही", 17)  # typed option text: feedback, result, course completed
+    await say("सही", 18)  # typed option text: feedback, result, course completed
     assert (
         await service.scalar(
             "SELECT status FROM course_enrollments e JOIN channel_identities ci ON ci.user_id = e.user_id"
