@@ -18,7 +18,7 @@ from bot import api, metrics
 from bot.channels import telegram, whatsapp
 from bot.jobs import JobRunner
 from bot.payments import webhooks as payment_webhooks
-from bot.runtime import Runtime, announce_channels
+from bot.runtime import Runtime, RuntimeDep, announce_channels
 from bot.sender import Sender, build_sender
 from bot.settings import Settings
 from bot.turns import run_turn
@@ -43,12 +43,6 @@ async def raw_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 Body = Annotated[bytes, Depends(raw_body)]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
@@ -36,6 +38,20 @@ class Runtime:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The process's Runtime, as the app's lifespan opened it."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def current_runtime(request: Request) -> Runtime:
+    # An async dependency: FastAPI would run a plain `def` one in a thread, per request.
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
 
 
 def announce_channels(settings: Settings) -> list[str]:

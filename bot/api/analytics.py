@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from bot.api.auth import CurrentActor
-from bot.api.courses import require_owner, runtime_of
+from bot.api.courses import require_owner
+from bot.runtime import runtime_of
 from db.queries import admin as q
 
 router = APIRouter(tags=["analytics"])

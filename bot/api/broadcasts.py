@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
-from bot.api.courses import instructor_of, invalid, require_owner, runtime_of
+from bot.api.courses import instructor_of, invalid, require_owner
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
+from bot.runtime import runtime_of
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
 

@@ -33,18 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api.auth import Actor, CurrentActor
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
-from bot.runtime import Runtime
+from bot.runtime import runtime_of
 from db.queries import admin as q
 
 router = APIRouter()
 
 
 # --- who may act -----------------------------------------------------------------------
-
-
-def runtime_of(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
 
 
 def instructor_of(actor: Actor) -> uuid.UUID | None:

@@ -12,7 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import CurrentActor
-from bot.api.courses import instructor_of, invalid, runtime_of
+from bot.api.courses import instructor_of, invalid
+from bot.runtime import runtime_of
 from db.queries import admin as q
 
 router = APIRouter(prefix="/grading", tags=["grading"])

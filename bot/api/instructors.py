@@ -18,18 +18,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, AdminActor
-from bot.runtime import Runtime
+from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
 from handlers.broadcast import INVITE_PREFIX, token_hash
 
 router = APIRouter(prefix="/instructors", tags=["instructors"])
 
 InstructorId = Annotated[uuid.UUID, Path(description="The instructor's user id")]
-
-
-def runtime_of(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
 
 
 class InstructorIn(BaseModel):

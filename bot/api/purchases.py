@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bot.api.auth import AdminActor
-from bot.runtime import Runtime
+from bot.runtime import runtime_of
 from db.queries import payments as payments_q
 from handlers import payments
 
@@ -62,15 +62,10 @@ class Confirmation(BaseModel):
     note: str | None = Field(default=None, max_length=500)
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 @router.get("/{purchase_id}")
 async def get_purchase(purchase_id: uuid.UUID, actor: AdminActor, request: Request) -> PurchaseOut:
     """One purchase and its payment state."""
-    async with _runtime(request).sessionmaker() as session:
+    async with runtime_of(request).sessionmaker() as session:
         purchase = await payments_q.get_purchase(session, purchase_id)
     if purchase is None:
         raise HTTPException(404, "no such purchase")
@@ -90,7 +85,7 @@ async def confirm_purchase(
     Every call is written to the audit log with the admin who made it.
     """
     given = confirmation or Confirmation()
-    rt = _runtime(request)
+    rt = runtime_of(request)
     async with rt.sessionmaker() as session, session.begin():
         purchase = await payments_q.get_purchase(session, purchase_id)
         if purchase is None:

@@ -27,7 +27,9 @@ class TelegramSecret:
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else None
 
-    def __call__(self, x_telegram_bot_api_secret_token: str | None = Header(default=None)) -> None:
+    async def __call__(
+        self, x_telegram_bot_api_secret_token: str | None = Header(default=None)
+    ) -> None:
         given = (x_telegram_bot_api_secret_token or "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise HTTPException(status_code=403, detail="bad secret token")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from bot.i18n import format_money, use_language
 from bot.payments import razorpay, upi
-from bot.runtime import Runtime
+from bot.runtime import Runtime, RuntimeDep, runtime_of
 from db.queries import payments as payments_q
 from handlers import payments
 
@@ -27,20 +27,12 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
-
-
 class RazorpaySignature:
     """Depends: the raw body, when X-Razorpay-Signature is its HMAC-SHA256 under
     RAZORPAY_WEBHOOK_SECRET; otherwise 400 before anything is written."""
 
     async def __call__(self, request: Request) -> bytes:
-        settings = _runtime(request).settings
+        settings = runtime_of(request).settings
         limit = settings.max_body_bytes
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
