@@ -91,7 +91,7 @@ class ChannelWorker:
     async def _claim_batch(self) -> int:
         # About one second of sending per batch, so reserved slots are never far ahead.
         limit = max(1, min(self.settings.sender_batch_size, int(1.0 / self.interval)))
-        free = self._slots._value
+        free = self.settings.sender_concurrency - len(self._in_flight)
         limit = min(limit, max(free, 1))
         claim = functools.partial(
             outbox.claim,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.i18n import _
 from bot.messages import Reply
 from handlers import (
     broadcast,
@@ -28,6 +29,7 @@ from handlers import (
     start,
 )
 from handlers.base import Conversation, Handler, Turn
+from handlers.menu import main_menu
 
 CONVERSATIONS: list[Conversation] = [
     start.CONVERSATION,
@@ -102,9 +104,6 @@ def _menu_choice(turn: Turn, text: str) -> str | None:
 
 async def stale_button(turn: Turn) -> list[Reply]:
     """Answers a button or number that no longer means anything: says where we are."""
-    from bot.i18n import _
-    from handlers.menu import main_menu
-
     return [Reply(_("That choice is no longer available.")), main_menu(turn)]
 
 
