@@ -100,17 +100,16 @@ def create_app(
     @app.post("/webhooks/telegram", dependencies=[Depends(telegram.TelegramSecret(settings))])
     async def telegram_webhook(raw: Body, rt: RuntimeDep) -> Response:
         try:
-            inbound, callback_id = telegram.parse_update(orjson.loads(raw))
+            inbound, answer = telegram.parse_update(orjson.loads(raw))
         except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
             metrics.INBOUND.labels("telegram", "malformed").inc()
             raise HTTPException(status_code=400, detail="malformed update") from exc
         if inbound is None:
             metrics.INBOUND.labels("telegram", "ignored").inc()
-            return Response(status_code=200)
-        await run_turn(rt.engine, inbound, settings)
-        if callback_id is not None:
-            return JSONResponse(telegram.answer_callback(callback_id))
-        return Response(status_code=200)
+        else:
+            await run_turn(rt.engine, inbound, settings)
+        # A Bot API call in the response body (a button tap, a pre-checkout query).
+        return JSONResponse(answer) if answer is not None else Response(status_code=200)
 
     def twilio_form(request: Request, raw: bytes) -> dict[str, str]:
         try:

@@ -14,6 +14,16 @@ Channel = Literal["telegram", "whatsapp", "console"]
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelPayment:
+    """A payment the channel reports as done (Telegram's `successful_payment`)."""
+
+    currency: str  # "XTR" for Telegram Stars
+    amount: int  # in the currency's smallest unit: whole stars for XTR
+    payload: str  # the invoice payload we sent: the purchase id
+    charge_id: str  # the channel's id of the payment (needed to refund it)
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a farmer did: sent text, tapped a button, answered a poll."""
 
@@ -25,6 +35,9 @@ class Inbound:
     display_name: str | None = None
     language_hint: str | None = None  # Telegram's language_code
     received_at: float = 0.0  # unix time the provider says it happened
+    # Money the channel itself collected (Telegram Stars). Only a channel adapter
+    # sets it, from the provider's own word (a verified webhook), never from text.
+    payment: ChannelPayment | None = None
 
     @property
     def source(self) -> str:

@@ -22,7 +22,12 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Telegram sells digital goods for Telegram Stars only: "stars" sends Telegram
+    # farmers a Stars invoice instead of a UPI / Razorpay link.
     telegram_payments: Literal["upi", "stars"] = "upi"
+    # An operator setting: Stars asked per rupee of a course's price (rounded up,
+    # at least 1). Review it when Telegram's Star price or the courses' prices change.
+    telegram_stars_per_rupee: float = 0.6
     telegram_quiz_polls: bool = False
 
     twilio_account_sid: str | None = None

@@ -99,7 +99,7 @@ async def _converse(
     saved = dict(turn.data)
     # Every answer replaces the menu: a question without options means typed
     # digits are an answer, not a choice from some older list.
-    saved[MENU_KEY] = new_menu if replies else menu
+    saved[MENU_KEY] = new_menu if replies else turn.menu
     await session.flush()
     await q.end_turn(
         raw,

@@ -4,7 +4,9 @@
                  purchase, else the paid course whose preview was opened last,
                  else a list of paid courses to choose from
 buy:<course>  ─► a pending purchase (reused while its link is open), the price and
-                 a link: a Razorpay payment link, else a static UPI link and its QR code
+                 a link: a Razorpay payment link, else a static UPI link and its QR code;
+                 on Telegram with TELEGRAM_PAYMENTS=stars, a Telegram Stars invoice
+successful_payment (Telegram Stars) ─► settled like any provider's Paid event
 owned already ─► says so, offers to continue
 
 `settle(event)` runs outside any turn (gateway webhook, reconciliation job, admin
@@ -23,6 +25,7 @@ import dataclasses
 import datetime as dt
 import enum
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -41,6 +44,7 @@ from bot.payments.events import (
     PaymentEvent,
     Refunded,
     minor_units,
+    parse_uuid,
 )
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -61,6 +65,11 @@ RECONCILE_BATCH = 100
 # Razorpay marks a link expired shortly after expire_by; past this we stop waiting for it.
 EXPIRY_GRACE = dt.timedelta(hours=1)
 LIST_LIMIT = 5
+STARS = "stars"  # the provider of Telegram Stars payments
+STARS_CURRENCY = "XTR"
+# course_purchases.payment_method of a Stars payment (the column has no CHECK):
+# how the farmer paid, beside Razorpay's upi | card | netbanking | wallet.
+STARS_METHOD = "stars"
 
 
 class Outcome(enum.StrEnum):
@@ -186,8 +195,9 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
         await q.mark_failed(turn.session, purchase.id)
         purchase = None
     again = purchase is not None and purchase.provider is not None
+    stars = _pays_with_stars(turn)
     if purchase is None:
-        if not (turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
+        if not (stars or turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
             return [
                 Reply(
                     _(
@@ -206,6 +216,13 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
             final_amount=card.final_price,
             currency=card.currency,
         )
+    if stars:
+        if purchase.provider is None:
+            await q.save_link(
+                turn.session, purchase.id, provider=STARS, link_id=None, url=None,
+                expires_at=None,
+            )  # fmt: skip
+        return [_stars_invoice(turn.settings, purchase, card)]
     if purchase.provider is None:
         opened = await _open_link(turn, purchase, card)
         if opened is None:
@@ -214,6 +231,41 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
             ]
         purchase = opened
     return [_payment_reply(turn.settings, purchase, card, again=again)]
+
+
+def _pays_with_stars(turn: Turn) -> bool:
+    """Telegram sells digital goods for Stars only, when the operator says so."""
+    return turn.inbound.channel == "telegram" and turn.settings.telegram_payments == "stars"
+
+
+def stars_price(settings: Settings, amount: Decimal) -> int:
+    """A price in whole Telegram Stars: the rupee amount at the operator's rate, rounded up."""
+    return max(1, math.ceil(amount * Decimal(str(settings.telegram_stars_per_rupee))))
+
+
+def _stars_invoice(settings: Settings, purchase: q.Purchase, card: catalog_q.CourseCard) -> Reply:
+    """The Stars invoice of a purchase: the channel sends it as a payable message."""
+    stars = stars_price(settings, purchase.final_amount)
+    description = (
+        _("Price: {price}").format(price=_price(purchase))
+        + "\n"
+        + _(
+            "Pay {stars} Telegram Stars. The course opens as soon as your payment reaches us."
+        ).format(stars=format_number(stars))
+    )
+    return Reply(
+        "💳 " + _title(card.emoji, card.title) + "\n" + description,
+        extra={
+            "invoice": {
+                "title": card.title[:32] or _("Course"),
+                "description": description[:255],
+                "payload": str(purchase.id),
+                "currency": STARS_CURRENCY,
+                "label": card.title[:32] or _("Course"),
+                "amount": stars,
+            }
+        },
+    )
 
 
 def _static_upi(settings: Settings, card: catalog_q.CourseCard) -> bool:
@@ -561,6 +613,52 @@ class _FarmerMessages:
         await q.save_conversation(self.session, self.user_id, state=turn.state, data=saved)
         self.conversation = dataclasses.replace(self.conversation, state=turn.state, data=saved)
         return queued
+
+
+# --- Telegram Stars: the channel itself took the money ----------------------------
+
+
+async def stars_paid(turn: Turn) -> list[Reply]:
+    """Answers Telegram's successful_payment: settles the purchase as any provider's Paid."""
+    # bot.turns imports the router, which imports this module: import it when used.
+    from bot.turns import MENU_KEY
+
+    payment = turn.inbound.payment
+    assert payment is not None
+    purchase_id = parse_uuid(payment.payload)
+    purchase = await q.get_purchase(turn.session, purchase_id) if purchase_id else None
+    amount, currency = payment.amount, payment.currency
+    if (
+        purchase is not None
+        and currency.upper() == STARS_CURRENCY
+        and amount == stars_price(turn.settings, purchase.final_amount)
+    ):
+        # The stars asked for this purchase: its price in its own currency was paid.
+        amount, currency = minor_units(purchase.final_amount, purchase.currency), purchase.currency
+    outcome = await settle(
+        turn.session,
+        turn.settings,
+        Paid(
+            provider=STARS,
+            purchase_id=purchase.id if purchase is not None else None,
+            link_id=None,
+            payment_id=payment.charge_id,
+            method=STARS_METHOD,
+            amount_minor=amount,
+            currency=currency,
+        ),
+    )
+    if outcome is Outcome.UNKNOWN:
+        return [
+            Reply(_("We have received your payment. Our team will check it and write to you soon."))
+        ]
+    # The settlement told the farmer and moved the conversation on (to the first
+    # lesson's menu); this turn ends where it left it.
+    conversation = await turns_q.lock_conversation(turn.session, turn.farmer.user_id)
+    data = dict(conversation.data)
+    turn.menu = data.pop(MENU_KEY, [])
+    turn.state, turn.data = conversation.state, data
+    return []
 
 
 # --- Confirmations that do not come from a webhook ---------------------------------

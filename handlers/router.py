@@ -1,6 +1,7 @@
 """Which handler answers a message: commands, buttons, menu numbers, then state.
 
 The order, first match wins:
+0. a payment the channel collected (Telegram Stars) → its settlement
 1. a button payload → the conversation that owns its prefix
 2. a command (`/help`; the slash is optional on WhatsApp and the console) or an alias
 3. a menu number ("2", "२") or an option's label → that option's payload, as in 1
@@ -109,6 +110,8 @@ async def stale_button(turn: Turn) -> list[Reply]:
 
 def route(turn: Turn) -> Handler:
     """Pick the handler for this turn. Sets `turn.arg` for the chosen handler."""
+    if turn.inbound.payment is not None:
+        return payments.stars_paid
     if turn.inbound.payload is not None:
         return _button(turn, turn.inbound.payload) or stale_button
     text = clean_text(turn.inbound.text)

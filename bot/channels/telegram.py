@@ -1,5 +1,13 @@
 """Everything Telegram-specific: the webhook secret, Update parsing, rendering
-replies as messages with inline keyboards, and reading Bot API errors."""
+replies as messages with inline keyboards (or Stars invoices), and reading Bot
+API errors.
+
+Telegram Stars: a reply whose `extra` holds an "invoice" is sent with
+sendInvoice (currency XTR). Telegram then asks, in a `pre_checkout_query`,
+whether to take the money: the webhook's response answers yes (the settlement
+checks the payment). The money taken arrives as a message's
+`successful_payment`, read into `Inbound.payment`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +15,12 @@ import hmac
 from typing import Any
 
 from fastapi import Header, HTTPException
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import SendResult
-from bot.messages import Inbound, Reply
+from bot.messages import ChannelPayment, Inbound, Reply
 from bot.settings import Settings
 
 # Bot API limits, in characters.
@@ -35,8 +43,14 @@ class TelegramSecret:
             raise HTTPException(status_code=403, detail="bad secret token")
 
 
-def parse_update(data: Any) -> tuple[Inbound | None, str | None]:
-    """An Update's JSON → (the farmer's action or None to ignore, callback query id).
+WebhookAnswer = dict[str, Any]
+
+
+def parse_update(data: Any) -> tuple[Inbound | None, WebhookAnswer | None]:
+    """An Update's JSON → (the farmer's action or None to ignore, the webhook's answer).
+
+    The answer, when there is one, is a Bot API call for the webhook's response
+    body: Telegram runs it (answering a button tap or a pre-checkout query).
 
     Raises ValueError when the JSON is not an Update at all.
     """
@@ -50,8 +64,16 @@ def parse_update(data: Any) -> tuple[Inbound | None, str | None]:
         raise ValueError(f"malformed Update: {exc}") from exc
 
 
-def _read_update(update: Update) -> tuple[Inbound | None, str | None]:
+def _read_update(update: Update) -> tuple[Inbound | None, WebhookAnswer | None]:
     event_id = str(update.update_id)
+
+    if update.pre_checkout_query is not None:
+        # Always yes: the settlement checks the amount against the purchase.
+        return None, {
+            "method": "answerPreCheckoutQuery",
+            "pre_checkout_query_id": update.pre_checkout_query.id,
+            "ok": True,
+        }
 
     if update.callback_query is not None:
         query = update.callback_query
@@ -66,13 +88,24 @@ def _read_update(update: Update) -> tuple[Inbound | None, str | None]:
                 display_name=query.from_user.full_name,
                 language_hint=query.from_user.language_code,
             ),
-            query.id,
+            answer_callback(query.id),
         )
 
     message = update.message
     if message is None or message.chat.type != "private":
         return None, None  # edits, channel posts, groups: not a conversation with a farmer
     user = message.from_user
+    paid = message.successful_payment
+    payment = (
+        ChannelPayment(
+            currency=paid.currency,
+            amount=paid.total_amount,
+            payload=paid.invoice_payload,
+            charge_id=paid.telegram_payment_charge_id,
+        )
+        if paid is not None
+        else None
+    )
     return (
         Inbound(
             channel="telegram",
@@ -82,12 +115,13 @@ def _read_update(update: Update) -> tuple[Inbound | None, str | None]:
             display_name=user.full_name if user else None,
             language_hint=user.language_code if user else None,
             received_at=message.date.timestamp(),
+            payment=payment,
         ),
         None,
     )
 
 
-def answer_callback(callback_query_id: str) -> dict[str, Any]:
+def answer_callback(callback_query_id: str) -> WebhookAnswer:
     """The webhook's response body: Telegram runs it, which stops the button's spinner."""
     return {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
 
@@ -130,8 +164,19 @@ class TelegramSender:
         text = reply.text
         if reply.link and reply.link_label is None:
             text = f"{text}\n{reply.link}"
+        invoice = reply.extra.get("invoice")
         try:
-            if reply.media_url:
+            if invoice:
+                sent = await self._bot.send_invoice(
+                    address,
+                    title=invoice["title"],
+                    description=invoice["description"],
+                    payload=invoice["payload"],
+                    currency=invoice["currency"],
+                    prices=[LabeledPrice(invoice["label"], invoice["amount"])],
+                    provider_token="",  # Telegram Stars need none
+                )
+            elif reply.media_url:
                 sent = await self._bot.send_photo(
                     address,
                     reply.media_url,
