@@ -7,6 +7,7 @@ answers with `Reply` values. Neither side knows the other's details.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -96,3 +97,14 @@ class Reply:
 
     def numbered(self, first: int) -> Reply:
         return dataclasses.replace(self, first_number=first)
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """An id from a button payload, saved state or a provider's notes; None for
+    anything else (a stale or forged tap, a missing field)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, Reply, parse_uuid
 from bot.settings import Settings
 from db.queries.turns import Farmer
 
@@ -37,6 +37,8 @@ class Turn:
 
 
 Handler = Callable[[Turn], Awaitable[list[Reply]]]
+
+__all__ = ["Conversation", "Handler", "Turn", "parse_uuid"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
 from db.queries import broadcasts as q
 from handlers import menu
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 
 INVITE_PREFIX = "invite-"
 STATUS_SHOWN = 5
@@ -49,13 +49,6 @@ def _reason(code: str) -> str:
     return _(label) if label else code
 
 
-def _parse(value: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _instructor(turn: Turn) -> tuple[bool, uuid.UUID | None]:
     """(may broadcast, whose courses: None for the admin's all)."""
     role = turn.farmer.role
@@ -79,7 +72,7 @@ def _cancel_option() -> Option:
 
 async def _own_course(turn: Turn, value: object) -> q.OwnCourse | None:
     allowed, owner = _instructor(turn)
-    course_id = _parse(value)
+    course_id = parse_uuid(value)
     if not allowed or course_id is None:
         return None
     course = await q.get_course(turn.session, course_id)
@@ -163,7 +156,7 @@ async def compose_text(turn: Turn) -> list[Reply]:
 async def choose_lesson(turn: Turn) -> list[Reply]:
     """Answers `bcl:<lesson>`: the lesson becomes the message; shows the preview."""
     course = await _own_course(turn, turn.data.get("course"))
-    lesson_id = _parse(turn.arg)
+    lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson_line(turn.session, lesson_id) if lesson_id else None
     if course is None or lesson is None or lesson.course_id != course.id:
         turn.goto("idle")
@@ -236,7 +229,7 @@ async def send(turn: Turn) -> list[Reply]:
         turn.goto("idle")
         return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
     message = turn.data.get("text")
-    lesson_id = _parse(turn.data["lesson"]) if turn.data.get("lesson") else None
+    lesson_id = parse_uuid(turn.data["lesson"]) if turn.data.get("lesson") else None
     policy = BroadcastSettings()
     _allowed, owner = _instructor(turn)
     try:

@@ -7,13 +7,11 @@ card ─(buy:<id>)─► payments (paid course)     /start course-<id> ─► ca
 
 from __future__ import annotations
 
-import uuid
-
 from bot.i18n import N_, _, format_money, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import catalog as q
 from handlers import lessons, payments, rewards
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 from handlers.categories import (
     CONTENT_LANGUAGE,
     category_name,
@@ -26,13 +24,6 @@ LEVELS = {
     "intermediate": N_("🌿 Intermediate"),
     "advanced": N_("🌳 Advanced"),
 }
-
-
-def parse_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 async def show_topics(turn: Turn) -> list[Reply]:
@@ -95,7 +86,7 @@ def price_line(card: q.CourseCard) -> str:
 
 async def show_course(turn: Turn) -> list[Reply]:
     """Answers `course:<id>` (and the deep link): the course card; asks to enrol or buy."""
-    course_id = parse_id(turn.arg)
+    course_id = parse_uuid(turn.arg)
     card = (
         await q.course_card(turn.session, course_id, turn.farmer.user_id, count_view=True)
         if course_id
@@ -135,7 +126,7 @@ async def show_course(turn: Turn) -> list[Reply]:
 
 async def enroll(turn: Turn) -> list[Reply]:
     """Answers `enroll:<id>`: enrols in a free course (once) and sends the first lesson."""
-    course_id = parse_id(turn.arg)
+    course_id = parse_uuid(turn.arg)
     card = await q.course_card(turn.session, course_id, turn.farmer.user_id) if course_id else None
     if card is None:
         return [Reply(_("Sorry, this course is not available."), options=category_options())]
@@ -159,7 +150,7 @@ async def enroll(turn: Turn) -> list[Reply]:
 
 async def deep_link(turn: Turn) -> list[Reply] | None:
     """`/start course-<id>`: open that course directly. None if the payload is not ours."""
-    if turn.arg.startswith("course-") and parse_id(turn.arg.removeprefix("course-")):
+    if turn.arg.startswith("course-") and parse_uuid(turn.arg.removeprefix("course-")):
         turn.arg = turn.arg.removeprefix("course-")
         return await show_course(turn)
     return None

@@ -17,17 +17,10 @@ from db.queries import lessons as q
 from db.queries import quiz as quiz_q
 from db.queries import roadmaps as roadmaps_q
 from handlers import rewards
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 
 # Time a lesson can count towards learning hours: beyond this the farmer was in the field.
 MAX_LESSON_SECONDS = 30 * 60
-
-
-def _parse(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _header(lesson: q.LessonView) -> str:
@@ -129,7 +122,7 @@ async def _quiz_still_due(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo |
 
 async def open_lesson(turn: Turn) -> list[Reply]:
     """Answers `lesson:<id>`: sends that lesson; asks to tap Done when finished."""
-    lesson_id = _parse(turn.arg)
+    lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
     if lesson is None:
         return [Reply(_("Sorry, this lesson is not available."))]
@@ -151,7 +144,7 @@ async def continue_course(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
 
 async def continue_button(turn: Turn) -> list[Reply]:
     """Answers `continue:<course>`: the first lesson not done yet."""
-    course_id = _parse(turn.arg)
+    course_id = parse_uuid(turn.arg)
     if course_id is None:
         return [Reply(_("Sorry, this course is not available."))]
     return await continue_course(turn, course_id)
@@ -189,7 +182,7 @@ async def next_command(turn: Turn) -> list[Reply]:
 
 async def next_button(turn: Turn) -> list[Reply]:
     """Answers `next:<lesson>`: marks that lesson done (once) and sends the next one."""
-    lesson_id = _parse(turn.arg)
+    lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
     if lesson is None:
         return [Reply(_("Sorry, this lesson is not available."))]

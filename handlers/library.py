@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, _, babel_locale, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import library as q
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 from handlers.categories import CATEGORIES, CONTENT_LANGUAGE, category_name, category_options
 
 PAGE_SIZE = 5
@@ -81,13 +81,6 @@ def level_name(level: str | None) -> str | None:
 def content_language(turn: Turn) -> str:
     """How the content's `language` column names the farmer's language."""
     return CONTENT_LANGUAGE.get(turn.farmer.language, CONTENT_LANGUAGE["en"])
-
-
-def parse_id(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _item_option(shelf: _Shelf, item: q.ShelfItem) -> Option:
@@ -223,7 +216,7 @@ async def video_topic(turn: Turn) -> list[Reply]:
 
 async def open_article(turn: Turn) -> list[Reply]:
     """Answers `article:<id>`: the whole article, its view counted; offers Like and the list."""
-    article_id = parse_id(turn.arg)
+    article_id = parse_uuid(turn.arg)
     article = await q.open_article(turn.session, article_id) if article_id else None
     if article is None:
         return _not_available(ARTICLES)
@@ -240,7 +233,7 @@ async def open_article(turn: Turn) -> list[Reply]:
 
 async def open_video(turn: Turn) -> list[Reply]:
     """Answers `video:<id>`: the video's details and a Watch link, its view counted; offers Like."""
-    video_id = parse_id(turn.arg)
+    video_id = parse_uuid(turn.arg)
     video = await q.open_video(turn.session, video_id) if video_id else None
     if video is None:
         return _not_available(VIDEOS)
@@ -258,7 +251,7 @@ async def like(turn: Turn) -> list[Reply]:
     """Answers `like:a:<id>` or `like:v:<id>`: counts the like once; offers the list again."""
     code, _sep, raw_id = turn.arg.partition(":")
     shelf = _SHELVES.get(code)
-    item_id = parse_id(raw_id)
+    item_id = parse_uuid(raw_id)
     if shelf is None or item_id is None:
         return _not_available(ARTICLES if shelf is None else shelf)
     result = await q.like(turn.session, shelf.kind, item_id, turn.farmer.user_id)

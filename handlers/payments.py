@@ -44,7 +44,6 @@ from bot.payments.events import (
     PaymentEvent,
     Refunded,
     minor_units,
-    parse_uuid,
 )
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -53,7 +52,7 @@ from db.queries import outbox
 from db.queries import payments as q
 from db.queries import turns as turns_q
 from handlers import lessons, rewards
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +79,6 @@ class Outcome(enum.StrEnum):
     REFUNDED = "refunded"
     IGNORED = "ignored"  # too late to matter (e.g. expired after paid, paid after refund)
     UNKNOWN = "unknown"  # names no purchase of ours
-
-
-def _parse(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _not_available() -> list[Reply]:
@@ -120,14 +112,14 @@ def _price(purchase: q.Purchase) -> str:
 
 async def buy(turn: Turn) -> list[Reply]:
     """Answers `buy:<course>`: the price and a payment link; asks the farmer to pay."""
-    course_id = _parse(turn.arg)
+    course_id = parse_uuid(turn.arg)
     return await offer(turn, course_id) if course_id else _not_available()
 
 
 async def buy_command(turn: Turn) -> list[Reply]:
     """Answers /buy [course]: the payment link of the course meant; else asks which course."""
     words = turn.arg.strip()
-    course_id = _parse(words) if words else None
+    course_id = parse_uuid(words) if words else None
     if course_id is not None:
         return await offer(turn, course_id)
     if not words:

@@ -28,16 +28,9 @@ from db.queries import outbox
 from db.queries import quiz as q
 from db.queries import roadmaps as roadmaps_q
 from handlers import grading, lessons, rewards
-from handlers.base import Conversation, Turn
+from handlers.base import Conversation, Turn, parse_uuid
 
 DEADLINE_JOB = "quiz_deadline"
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def _intro(quiz: q.QuizInfo, attempt_number: int) -> str:
@@ -89,7 +82,7 @@ async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> list[Reply]:
 
 async def open_quiz(turn: Turn) -> list[Reply]:
     """Answers `quiz:<id>`: the quiz's intro (or resume); asks to start."""
-    quiz_id = _uuid(turn.arg)
+    quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
     if quiz is None:
         return [Reply(_("Sorry, this quiz is not available."))]
@@ -111,7 +104,7 @@ async def quiz_command(turn: Turn) -> list[Reply]:
 
 async def course_quizzes(turn: Turn) -> list[Reply]:
     """Answers `quizlist:<course>`: the course's quizzes; asks which to open."""
-    course_id = _uuid(turn.arg)
+    course_id = parse_uuid(turn.arg)
     quizzes = await q.quizzes_of_course(turn.session, course_id) if course_id else []
     if not quizzes:
         return [Reply(_("This course has no quizzes."))]
@@ -125,7 +118,7 @@ async def course_quizzes(turn: Turn) -> list[Reply]:
 
 async def start(turn: Turn) -> list[Reply]:
     """Answers `qstart:<quiz>`: a new attempt (shuffled if the quiz says so); asks question 1."""
-    quiz_id = _uuid(turn.arg)
+    quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
     if quiz is None or quiz.question_count == 0:
         return [Reply(_("Sorry, this quiz is not available."))]
@@ -151,7 +144,7 @@ async def start(turn: Turn) -> list[Reply]:
 
 async def resume(turn: Turn) -> list[Reply]:
     """Answers `qresume:<attempt>`: asks the current question again."""
-    attempt_id = _uuid(turn.arg)
+    attempt_id = parse_uuid(turn.arg)
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
     if state is None or state.user_id != turn.farmer.user_id or state.status != "in_progress":
         return [Reply(_("This quiz attempt is already over."))]
@@ -187,7 +180,7 @@ async def answer_button(turn: Turn) -> list[Reply]:
     """Answers `qa:<attempt>:<n>:<option>`: grades it; a stale tap changes nothing."""
     attempt_text, _sep, rest = turn.arg.partition(":")
     index_text, _sep, option_text = rest.partition(":")
-    attempt_id = _uuid(attempt_text)
+    attempt_id = parse_uuid(attempt_text)
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
     if (
         state is None
@@ -203,7 +196,7 @@ async def answer_button(turn: Turn) -> list[Reply]:
 
 async def answer_text(turn: Turn) -> list[Reply]:
     """Answers typed text while a question is open: a number, an option's words, or the answer."""
-    attempt_id = _uuid(str(turn.data.get("attempt", "")))
+    attempt_id = parse_uuid(str(turn.data.get("attempt", "")))
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
     if state is None or state.status != "in_progress":
         turn.goto("idle")
@@ -316,7 +309,7 @@ def result_reply(quiz: q.QuizInfo, result: q.Result, *, expired: bool) -> Reply:
 @JOBS.job(DEADLINE_JOB)
 async def close_overdue_attempt(runtime: Runtime, payload: dict[str, object]) -> None:
     """The time limit passed: close the attempt and tell the farmer, even if they left."""
-    attempt_id = _uuid(str(payload.get("attempt", "")))
+    attempt_id = parse_uuid(str(payload.get("attempt", "")))
     if attempt_id is None:
         return
     async with runtime.sessionmaker() as session, session.begin():

@@ -11,8 +11,8 @@ from __future__ import annotations
 from bot.i18n import _, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import roadmaps as q
-from handlers.base import Conversation, Turn
-from handlers.library import content_language, level_name, parse_id
+from handlers.base import Conversation, Turn, parse_uuid
+from handlers.library import content_language, level_name
 
 ROADMAP_EMOJI = "🗺️"
 
@@ -110,7 +110,7 @@ async def show_roadmaps(turn: Turn) -> list[Reply]:
 
 async def open_roadmap(turn: Turn) -> list[Reply]:
     """Answers `roadmap:<id>`: its steps, view counted; offers Follow, or the next course."""
-    roadmap_id = parse_id(turn.arg)
+    roadmap_id = parse_uuid(turn.arg)
     roadmap = (
         await q.open_roadmap(turn.session, roadmap_id, count_view=True) if roadmap_id else None
     )
@@ -121,7 +121,7 @@ async def open_roadmap(turn: Turn) -> list[Reply]:
 
 async def follow_roadmap(turn: Turn) -> list[Reply]:
     """Answers `follow:<id>`: starts following the roadmap; offers its next course."""
-    roadmap_id = parse_id(turn.arg)
+    roadmap_id = parse_uuid(turn.arg)
     roadmap = (
         await q.open_roadmap(turn.session, roadmap_id, count_view=False) if roadmap_id else None
     )

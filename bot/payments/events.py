@@ -65,15 +65,6 @@ class Refunded:
 PaymentEvent = Paid | Closed | Refunded
 
 
-def parse_uuid(value: object) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 SETTLEMENTS = Counter(
     "krishi_payment_settlements_total",
     "Payment events applied to purchases, by provider, kind and outcome",

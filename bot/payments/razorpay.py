@@ -19,7 +19,8 @@ from typing import Any
 
 import razorpay
 
-from bot.payments.events import Closed, Paid, PaymentEvent, Refunded, parse_uuid
+from bot.messages import parse_uuid
+from bot.payments.events import Closed, Paid, PaymentEvent, Refunded
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
