@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid, require_owner
+from bot.api.storable import StorableText
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
 from bot.runtime import runtime_of
 from db.queries import admin as admin_q
@@ -25,7 +26,7 @@ router = APIRouter(tags=["broadcasts"])
 MAX_AHEAD = dt.timedelta(days=30)
 
 
-class BroadcastIn(BaseModel):
+class BroadcastIn(StorableText):
     """A message (`text`) or a lesson (`lesson_id`) for everyone enrolled in the course."""
 
     model_config = ConfigDict(extra="forbid")

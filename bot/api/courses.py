@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
+from bot.api.storable import INT4_MAX, INT4_MIN, OFFSET_MAX, StorableText
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
 from bot.runtime import runtime_of
@@ -66,7 +67,7 @@ def invalid(field: str, message: str, value: Any = None) -> RequestValidationErr
 # --- the bodies ---------------------------------------------------------------------------
 
 
-class ContentIn(BaseModel):
+class ContentIn(StorableText):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -97,7 +98,7 @@ class LessonIn(ContentIn):
     content_url: str | None = Field(None, max_length=500)
     duration: str | None = Field(None, max_length=50)
     is_preview: bool = False
-    order_index: int | None = Field(None, ge=1)
+    order_index: int | None = Field(None, ge=1, le=INT4_MAX)
 
     @model_validator(mode="after")
     def _complete(self) -> LessonIn:
@@ -114,18 +115,19 @@ class QuizIn(ContentIn):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None
     passing_score: int = Field(70, ge=0, le=100)
-    time_limit_minutes: int | None = Field(None, gt=0)
+    time_limit_minutes: int | None = Field(None, gt=0, le=INT4_MAX)
     shuffle_questions: bool = False
     show_correct_answer: bool = True
     is_required: bool = True
-    order_index: int | None = None
+    order_index: int | None = Field(None, ge=INT4_MIN, le=INT4_MAX)
 
 
-class QuestionIn(ContentQuestion):
+class QuestionIn(StorableText, ContentQuestion):
     """A question, as in the content file (type, text, options…), of one quiz."""
 
     quiz_id: uuid.UUID
-    order_index: int | None = Field(None, ge=1)
+    order_index: int | None = Field(None, ge=1, le=INT4_MAX)
+    points: int = Field(1, ge=0, le=INT4_MAX)
 
 
 class ArticleIn(ContentIn):
@@ -135,7 +137,7 @@ class ArticleIn(ContentIn):
     category: Category
     author_id: uuid.UUID | None = None
     author_name: str | None = Field(None, max_length=255)
-    read_time_minutes: int | None = Field(None, ge=0)
+    read_time_minutes: int | None = Field(None, ge=0, le=INT4_MAX)
     language: str = Field("English", max_length=100)
     source_type: Literal["internal", "external", "scraped"] = "internal"
     source_url: str | None = Field(None, max_length=500)
@@ -149,7 +151,7 @@ class VideoIn(ContentIn):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None
     category: Category
-    duration_seconds: int | None = Field(None, ge=0)
+    duration_seconds: int | None = Field(None, ge=0, le=INT4_MAX)
     video_type: Literal["youtube", "vimeo", "self_hosted", "aws_s3"]
     video_url: str = Field(min_length=1, max_length=500)
     video_id: str | None = Field(None, max_length=100)
@@ -168,7 +170,7 @@ class RoadmapIn(ContentIn):
     description: str = Field(min_length=1)
     goal: str = Field(min_length=1)
     difficulty: Level
-    estimated_hours: int | None = Field(None, ge=0)
+    estimated_hours: int | None = Field(None, ge=0, le=INT4_MAX)
     icon_emoji: str | None = Field(None, max_length=10)
     icon_url: str | None = Field(None, max_length=500)
 
@@ -178,7 +180,7 @@ class MilestoneIn(ContentIn):
     title: str = Field(min_length=1, max_length=255)
     description: str | None = None
     course_id: uuid.UUID | None = None
-    order_index: int | None = Field(None, ge=1)
+    order_index: int | None = Field(None, ge=1, le=INT4_MAX)
 
 
 class BadgeIn(ContentIn):
@@ -188,7 +190,7 @@ class BadgeIn(ContentIn):
     icon_url: str | None = Field(None, max_length=500)
     category: Literal["completion", "achievement", "streak", "milestone", "special"]
     requirement_type: str
-    requirement_value: int | None = Field(None, ge=0)
+    requirement_value: int | None = Field(None, ge=0, le=INT4_MAX)
 
     @field_validator("requirement_type")
     @classmethod
@@ -351,7 +353,7 @@ def _list(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     _sign(
         list_rows,
         limit=(int, Query(50, ge=1, le=500)),
-        offset=(int, Query(0, ge=0)),
+        offset=(int, Query(0, ge=0, le=OFFSET_MAX)),
         parent=(
             uuid.UUID | None,
             Query(None, alias=resource.parent[0] if resource.parent else "parent_id"),

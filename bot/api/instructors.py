@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, AdminActor
+from bot.api.storable import StorableText
 from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
 from handlers.broadcast import INVITE_PREFIX, token_hash
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/instructors", tags=["instructors"])
 InstructorId = Annotated[uuid.UUID, Path(description="The instructor's user id")]
 
 
-class InstructorIn(BaseModel):
+class InstructorIn(StorableText):
     display_name: str = Field(min_length=1, max_length=255)
     language: Literal["en", "hi", "mr"] = "en"
     # How long the invite link that comes with a new instructor stays valid.
@@ -35,11 +36,11 @@ class InstructorIn(BaseModel):
     token_label: str | None = Field(None, max_length=100)
 
 
-class InviteIn(BaseModel):
+class InviteIn(StorableText):
     valid_hours: int = Field(72, ge=1, le=24 * 30)
 
 
-class TokenIn(BaseModel):
+class TokenIn(StorableText):
     label: str | None = Field(None, max_length=100)
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bot.api.auth import AdminActor
+from bot.api.storable import StorableText
 from bot.runtime import runtime_of
 from db.queries import payments as payments_q
 from handlers import payments
@@ -54,7 +55,7 @@ class PurchaseOut(BaseModel):
         )
 
 
-class Confirmation(BaseModel):
+class Confirmation(StorableText):
     """What the admin saw arrive: the bank's reference (UPI UTR) and how it was paid."""
 
     payment_ref: str | None = Field(default=None, max_length=100)
