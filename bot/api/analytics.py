@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 
 from bot.api.auth import CurrentActor
 from bot.api.courses import require_owner
+from bot.api.routing import ApiRoute
 from bot.runtime import runtime_of
 from db.queries import admin as q
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(tags=["analytics"], route_class=ApiRoute)
 
 
 class EnrolmentsOut(BaseModel):

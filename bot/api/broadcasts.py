@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid, require_owner
+from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
 from bot.runtime import runtime_of
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
 
-router = APIRouter(tags=["broadcasts"])
+router = APIRouter(tags=["broadcasts"], route_class=ApiRoute)
 
 # A broadcast may be scheduled this far ahead at most.
 MAX_AHEAD = dt.timedelta(days=30)

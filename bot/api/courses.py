@@ -31,13 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
+from bot.api.routing import ApiRoute
 from bot.api.storable import INT4_MAX, INT4_MIN, OFFSET_MAX, StorableText
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
 from bot.runtime import runtime_of
 from db.queries import admin as q
 
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 
 
 # --- who may act -----------------------------------------------------------------------

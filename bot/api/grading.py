@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import CurrentActor
 from bot.api.courses import instructor_of, invalid
+from bot.api.routing import ApiRoute
 from bot.runtime import runtime_of
 from db.queries import admin as q
 
-router = APIRouter(prefix="/grading", tags=["grading"])
+router = APIRouter(prefix="/grading", tags=["grading"], route_class=ApiRoute)
 
 
 class EssayOut(BaseModel):

@@ -18,12 +18,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, AdminActor
+from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
 from handlers.broadcast import INVITE_PREFIX, token_hash
 
-router = APIRouter(prefix="/instructors", tags=["instructors"])
+router = APIRouter(prefix="/instructors", tags=["instructors"], route_class=ApiRoute)
 
 InstructorId = Annotated[uuid.UUID, Path(description="The instructor's user id")]
 

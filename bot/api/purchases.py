@@ -10,12 +10,13 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bot.api.auth import AdminActor
+from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.runtime import runtime_of
 from db.queries import payments as payments_q
 from handlers import payments
 
-router = APIRouter(prefix="/purchases", tags=["purchases"])
+router = APIRouter(prefix="/purchases", tags=["purchases"], route_class=ApiRoute)
 
 
 class PurchaseOut(BaseModel):
