@@ -20,6 +20,14 @@ from db.queries import admin as q
 router = APIRouter(prefix="/grading", tags=["grading"], route_class=ApiRoute)
 
 
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """quiz_answers.answered_at is a timestamp without time zone holding UTC; the
+    API's date-times are RFC 3339, which needs the offset."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
 class EssayOut(BaseModel):
     answer_id: uuid.UUID
     attempt_id: uuid.UUID
@@ -54,7 +62,7 @@ class EssayOut(BaseModel):
             is_correct=answer.is_correct,
             points_earned=answer.points_earned,
             attempt_open=answer.attempt_open,
-            answered_at=answer.answered_at,
+            answered_at=_utc(answer.answered_at),
         )
 
 
