@@ -30,7 +30,17 @@ MAX_AHEAD = dt.timedelta(days=30)
 class BroadcastIn(StorableText):
     """A message (`text`) or a lesson (`lesson_id`) for everyone enrolled in the course."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # The schema's own account of `_one_message`, so clients (and the fuzz test)
+        # can tell a valid body from the schema alone.
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["lesson_id"], "properties": {"lesson_id": {"type": "string"}}},
+            ]
+        },
+    )
 
     course_id: uuid.UUID
     text: str | None = Field(None, min_length=1, description="Sent as written, not translated")

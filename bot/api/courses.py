@@ -190,7 +190,8 @@ class BadgeIn(ContentIn):
     icon_emoji: str | None = Field(None, max_length=10)
     icon_url: str | None = Field(None, max_length=500)
     category: Literal["completion", "achievement", "streak", "milestone", "special"]
-    requirement_type: str
+    # Checked by the validator below; the enum tells API clients the choices.
+    requirement_type: str = Field(json_schema_extra={"enum": list(REQUIREMENT_TYPES)})
     requirement_value: int | None = Field(None, ge=0, le=INT4_MAX)
 
     @field_validator("requirement_type")
