@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy import event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +65,39 @@ def resolve_database_url(database_url: str | None, embedded_pgdata: str) -> tupl
     return start_embedded(embedded_pgdata), True
 
 
+def _refuse_closed_connection(
+    _dbapi_connection: DBAPIConnection,
+    _record: ConnectionPoolEntry,
+    proxy: PoolProxiedConnection,
+) -> None:
+    """On checkout: a pooled connection that the server closed is replaced by a new one.
+
+    After a database restart every pooled connection is dead, and asyncpg already
+    knows it (it read the server's "terminating connection" and the EOF). Turns run
+    their statements on the raw asyncpg connection, whose errors SQLAlchemy never
+    treats as disconnects: without this check each dead connection failed a turn
+    (and its apology, on the next dead one) until the pool had cycled through them.
+    The check reads a flag; a pre-ping would cost a round trip per checkout.
+    """
+    driver = proxy.driver_connection
+    if driver is not None and driver.is_closed():
+        # Only this one: a connection closed alone (an idle timeout, a terminated
+        # backend) says nothing about its siblings, which get the same check.
+        raise exc.DisconnectionError("connection closed by the server")
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        # No pre-ping: it costs a round trip per turn. A connection that died with
-        # a database restart fails its turn (the provider retries the delivery)
-        # and SQLAlchemy then discards the whole pool.
+        # No pre-ping: it costs a round trip per turn. Connections the server
+        # closed (a restart, a terminated backend) are dropped at checkout instead.
         pool_recycle=1800,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "krishi"}},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
