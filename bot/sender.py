@@ -74,8 +74,20 @@ class ChannelWorker:
         self.wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.sender_concurrency)
+        # Send results wait here and are written together: one transaction for all
+        # that finished while the previous write ran (one at low load, many at high).
+        self._results: list[tuple[outbox.Claimed, SendResult]] = []
+        self._results_waiting = asyncio.Event()
 
     async def run(self) -> None:
+        recorder = asyncio.create_task(self._record_results())
+        try:
+            await self._send_forever()
+        finally:
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+
+    async def _send_forever(self) -> None:
         while True:
             try:
                 claimed = await self._claim_batch()
@@ -142,31 +154,64 @@ class ChannelWorker:
                     log.exception("send crashed for message %s", message.id)
                     result = SendResult("retry", error=f"crash: {type(exc).__name__}")
                 metrics.SEND_SECONDS.labels(self.channel).observe(time.perf_counter() - started)
-            await self._record(message, result)
+            self._results.append((message, result))
+            self._results_waiting.set()
         finally:
             self._slots.release()
-            # The farmer's next message may be waiting on this one.
-            self.wake.set()
 
-    async def _record(self, message: outbox.Claimed, result: SendResult) -> None:
-        for attempt in range(5):
+    async def _record_results(self) -> None:
+        while True:
+            await self._results_waiting.wait()
+            self._results_waiting.clear()
+            await self._write_results()
+
+    async def _write_results(self) -> None:
+        """Write every waiting result in one transaction, retrying through DB blips."""
+        batch, self._results = self._results, []
+        if not batch:
+            return
+        attempt = 0
+        give_up_at = time.monotonic() + LEASE_S / 2
+        while True:
             try:
                 async with self.engine.begin() as conn:
-                    await self._apply(conn, message, result)
-                return
+                    outcomes = await self._apply(conn, batch)
+                break
+            except asyncio.CancelledError:
+                # Stopping: keep them for drain() to write (writing twice is harmless).
+                self._results = batch + self._results
+                raise
             except Exception as exc:
-                # The provider already has it: recording must not be lost to a DB blip.
-                log.warning("recording send result failed (%s), retrying", exc)
-                await asyncio.sleep(0.2 * 2**attempt)
-        log.error("could not record result of message %s; lease will expire", message.id)
+                # The provider already has these: losing the record would send them twice.
+                # Past half the lease another sender may reclaim them anyway, so stop there.
+                if time.monotonic() > give_up_at:
+                    ids = [message.id for message, _r in batch]
+                    log.error("could not record results of messages %s; leases will expire", ids)
+                    return
+                log.warning("recording %d send results failed (%s), retrying", len(batch), exc)
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+                attempt += 1
+        for outcome in outcomes:
+            metrics.OUTBOUND.labels(self.channel, outcome).inc()
+        # The farmers' next messages may have been waiting on these.
+        self.wake.set()
 
     async def _apply(
+        self, conn: AsyncConnection, batch: list[tuple[outbox.Claimed, SendResult]]
+    ) -> list[str]:
+        """Record a batch of results; returns each one's outcome: sent, retry or failed."""
+        sent = [(m.id, r.provider_message_id) for m, r in batch if r.outcome == "sent"]
+        if sent:
+            await outbox.mark_sent_many(conn, sent)
+        outcomes = ["sent"] * len(sent)
+        for message, result in batch:
+            if result.outcome != "sent":
+                outcomes.append(await self._apply_unsent(conn, message, result))
+        return outcomes
+
+    async def _apply_unsent(
         self, conn: AsyncConnection, message: outbox.Claimed, result: SendResult
-    ) -> None:
-        if result.outcome == "sent":
-            await outbox.mark_sent(conn, message.id, result.provider_message_id)
-            metrics.OUTBOUND.labels(self.channel, "sent").inc()
-            return
+    ) -> str:
         if result.identity_inactive_reason:
             await outbox.deactivate_identity(
                 conn, message.identity_id, result.identity_inactive_reason
@@ -178,17 +223,17 @@ class ChannelWorker:
             if result.retry_after is not None:
                 await outbox.push_back_rate(conn, key=self.rate_key, seconds=result.retry_after)
             await outbox.mark_retry(conn, message.id, result.error or "retry", delay)
-            metrics.OUTBOUND.labels(self.channel, "retry").inc()
-            return
+            return "retry"
         error = result.error or "failed"
         if result.outcome == "retry":
             error = f"gave up after {message.attempts} attempts: {error}"
         await outbox.mark_failed(conn, message.id, error)
-        metrics.OUTBOUND.labels(self.channel, "failed").inc()
+        return "failed"
 
     async def drain(self) -> None:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._write_results()
 
 
 class Sender:

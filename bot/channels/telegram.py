@@ -14,10 +14,11 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import aiohttp
 from fastapi import Header, HTTPException
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, RequestData
 
 from bot.channels.base import SendResult
 from bot.messages import ChannelPayment, Inbound, Reply
@@ -136,23 +137,71 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+class AiohttpRequest(BaseRequest):
+    """python-telegram-bot's networking on aiohttp instead of its default httpx.
+
+    Why: httpcore's pool checks every pooled connection (a poll(2) each) for every
+    request, so with the sender's 32 connections a third of a send's CPU went on
+    bookkeeping; aiohttp's connector hands out an idle connection in O(1). Measured
+    by bench/sender_cpu.py: 4.5 → 2.2 ms of CPU per message.
+    """
+
+    def __init__(self, *, pool_size: int, timeout_s: float) -> None:
+        self._pool_size = pool_size
+        self._timeout_s = timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float:
+        return self._timeout_s
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                timeout=aiohttp.ClientTimeout(total=self._timeout_s, sock_connect=self._timeout_s),
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """One Bot API call, form-encoded as python-telegram-bot's own backend sends it."""
+        await self.initialize()
+        assert self._session is not None
+        # Photos go by URL, so a call never carries a file upload: form fields suffice.
+        data = request_data.json_parameters if request_data is not None else None
+        try:
+            async with self._session.request(method, url, data=data) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
 class TelegramSender:
     channel = "telegram"
 
     def __init__(self, settings: Settings) -> None:
         assert settings.telegram_bot_token is not None
-        timeout = settings.provider_timeout_s
-        request = HTTPXRequest(
-            connection_pool_size=settings.sender_concurrency,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            pool_timeout=timeout,
+        self._request = AiohttpRequest(
+            pool_size=settings.sender_concurrency, timeout_s=settings.provider_timeout_s
         )
         self._bot = Bot(
             settings.telegram_bot_token.get_secret_value(),
             base_url=settings.telegram_api_base_url,
-            request=request,
+            request=self._request,
         )
 
     @property
@@ -208,4 +257,7 @@ class TelegramSender:
         return SendResult("sent", provider_message_id=str(sent.message_id))
 
     async def close(self) -> None:
+        # The Bot was never initialize()d (that costs a getMe), so its shutdown() would
+        # skip our request: close that ourselves.
+        await self._request.shutdown()
         await self._bot.shutdown()

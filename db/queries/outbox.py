@@ -176,17 +176,21 @@ async def push_back_rate(conn: AsyncConnection, *, key: str, seconds: float) -> 
     )
 
 
-async def mark_sent(conn: AsyncConnection, message_id: int, provider_id: str | None) -> None:
+_MARK_SENT_MANY = text(
+    """
+    UPDATE outbound_messages o
+       SET status = CASE WHEN o.status IN ('delivered', 'read') THEN o.status ELSE 'sent' END,
+           sent_at = now(), provider_message_id = s.pid, lease_until = NULL, error = NULL
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:pids AS text[])) AS s(id, pid)
+     WHERE o.id = s.id
+    """
+)
+
+
+async def mark_sent_many(conn: AsyncConnection, sent: list[tuple[int, str | None]]) -> None:
+    """Record many sends in one statement: (message id, provider's message id) pairs."""
     await conn.execute(
-        text(
-            """
-            UPDATE outbound_messages
-               SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
-                   sent_at = now(), provider_message_id = :pid, lease_until = NULL, error = NULL
-             WHERE id = :id
-            """
-        ),
-        {"id": message_id, "pid": provider_id},
+        _MARK_SENT_MANY, {"ids": [m for m, _p in sent], "pids": [p for _m, p in sent]}
     )
 
 
