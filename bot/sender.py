@@ -269,6 +269,11 @@ class Sender:
                 for worker in self.workers:  # catch up on anything queued while away
                     worker.wake.set()
                 await closed.wait()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # The server went away between connect and LISTEN: start over, or this
+                # process would fall back to polling once a second for good.
+                log.warning("sender: LISTEN lost: %s", exc)
+                await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):
                     await conn.close()
