@@ -75,8 +75,6 @@ def create_app(
             await rt.close()
 
     app = FastAPI(title="Krishi Learn", version="0.1.0", lifespan=lifespan)
-    app.include_router(api.router)
-    app.include_router(payment_webhooks.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -147,6 +145,9 @@ def create_app(
                 await record_status(conn, status)
         return Response(status_code=204)
 
+    # Routes match in order: the webhooks (the hot path) first, then the API's many.
+    app.include_router(payment_webhooks.router)
+    app.include_router(api.router)
     return app
 
 

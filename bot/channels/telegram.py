@@ -15,7 +15,7 @@ import hmac
 from typing import Any
 
 import aiohttp
-from fastapi import Header, HTTPException
+from fastapi import HTTPException, Request
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -36,10 +36,10 @@ class TelegramSecret:
         secret = settings.telegram_webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else None
 
-    async def __call__(
-        self, x_telegram_bot_api_secret_token: str | None = Header(default=None)
-    ) -> None:
-        given = (x_telegram_bot_api_secret_token or "").encode()
+    async def __call__(self, request: Request) -> None:
+        # Read from the request, not declared as a Header() parameter: FastAPI would
+        # build and validate a pydantic model for it on every update.
+        given = request.headers.get("x-telegram-bot-api-secret-token", "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             raise HTTPException(status_code=403, detail="bad secret token")
 
