@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,6 +23,8 @@ class Runtime:
     embedded: bool
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Set when this process runs a sender: wakes its worker for a channel, in-process.
+    wake_sender: Callable[[str], None] | None = field(default=None)
 
     @classmethod
     def open(

@@ -52,6 +52,9 @@ class ChannelWorker:
         settings: Settings,
     ) -> None:
         self.engine = engine
+        # Claims, reservations and a batch of "sent" are one statement each, atomic on
+        # their own: without BEGIN and COMMIT they cost one round trip, not three.
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sender = sender
         self.channel = sender.channel
         self.rate_key = rate_key
@@ -112,7 +115,7 @@ class ChannelWorker:
             chat_interval_s=self.chat_interval,
             chat_burst=self.chat_burst,
         )
-        async with self.engine.begin() as conn:
+        async with self.autocommit.connect() as conn:
             batch = await claim(conn, limit=limit, kind="replies")
             room = min(limit, max(1, int(1.0 / self.broadcast_interval))) - len(batch)
             if room > 0 and not self.policy.is_quiet(self.settings.timezone):
@@ -174,7 +177,8 @@ class ChannelWorker:
         give_up_at = time.monotonic() + LEASE_S / 2
         while True:
             try:
-                async with self.engine.begin() as conn:
+                all_sent = all(result.outcome == "sent" for _m, result in batch)
+                async with (self.autocommit if all_sent else self.engine).begin() as conn:
                     outcomes = await self._apply(conn, batch)
                 break
             except asyncio.CancelledError:
@@ -290,6 +294,12 @@ class Sender:
                         worker.wake.set()
             except Exception as exc:
                 log.warning("sender: lease reaper failed: %s", exc)
+
+    def wake(self, channel: str) -> None:
+        """Something was queued for `channel` by this process: its worker looks now."""
+        for worker in self.workers:
+            if worker.channel == channel:
+                worker.wake.set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._reap())]

@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -79,7 +80,9 @@ async def _converse(
     farmer: q.Farmer,
     conversation: q.ConversationRow,
     settings: Settings,
-) -> None:
+    notify: bool,
+) -> bool:
+    """Run the handler and save what it did; True when replies were queued."""
     data = dict(conversation.data)
     menu = data.pop(MENU_KEY, [])
     turn = Turn(
@@ -109,7 +112,9 @@ async def _converse(
         state=turn.state,
         data=saved,
         bodies=[reply.to_json() for reply in replies],
+        notify=notify,
     )
+    return bool(replies)
 
 
 async def _apologise(engine: AsyncEngine, inbound: Inbound) -> Outcome:
@@ -134,8 +139,17 @@ async def _apologise(engine: AsyncEngine, inbound: Inbound) -> Outcome:
     return Outcome.FAILED
 
 
-async def run_turn(engine: AsyncEngine, inbound: Inbound, settings: Settings) -> Outcome:
+WakeSender = Callable[[str], None]
+
+
+async def run_turn(
+    engine: AsyncEngine, inbound: Inbound, settings: Settings, wake: WakeSender | None = None
+) -> Outcome:
+    """One turn. With `wake` (this process runs a sender), the replies' sender is woken
+    in-process after commit instead of by NOTIFY, which would wake every sender of
+    every process to race for one message; the others still poll as a backstop."""
     started = time.perf_counter()
+    queued = False
     try:
         async with engine.connect() as conn, conn.begin():
             raw = await driver_connection(conn)
@@ -145,11 +159,15 @@ async def run_turn(engine: AsyncEngine, inbound: Inbound, settings: Settings) ->
             else:
                 # Handlers query through SQLAlchemy, in this same transaction.
                 async with AsyncSession(bind=conn, autoflush=False) as session:
-                    await _converse(raw, session, inbound, *begun, settings)
+                    queued = await _converse(
+                        raw, session, inbound, *begun, settings, notify=wake is None
+                    )
                 outcome = Outcome.HANDLED
     except Exception:
         log.exception("turn failed", extra={"channel": inbound.channel})
         outcome = await _apologise(engine, inbound)
+    if queued and wake is not None:
+        wake(inbound.channel)
     metrics.TURN_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
     metrics.INBOUND.labels(inbound.channel, outcome.value).inc()
     return outcome

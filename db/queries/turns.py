@@ -183,7 +183,7 @@ _END_TURN = """
         RETURNING id
     )
     SELECT pg_notify('krishi_outbound', $7::text) FROM (SELECT 1) one
-     WHERE EXISTS (SELECT 1 FROM queued)
+     WHERE $8::boolean AND EXISTS (SELECT 1 FROM queued)
 """
 
 
@@ -196,8 +196,13 @@ async def end_turn(
     state: str,
     data: dict[str, Any],
     bodies: list[dict[str, Any]],
+    notify: bool = True,
 ) -> None:
-    """Save the state, touch the address, queue the replies: one statement."""
+    """Save the state, touch the address, queue the replies: one statement.
+
+    `notify` wakes every listening sender at commit; a process whose own sender
+    will be woken in-process passes False.
+    """
     await raw.execute(
         _END_TURN,
         state,
@@ -207,6 +212,7 @@ async def end_turn(
         orjson.dumps(bodies).decode(),
         display_name,
         channel,
+        notify,
     )
 
 
