@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import api, metrics
@@ -22,6 +24,7 @@ from bot.runtime import Runtime, RuntimeDep, announce_channels
 from bot.sender import Sender, build_sender
 from bot.settings import Settings
 from bot.turns import run_turn
+from db.engine import warm_pool
 from db.queries import outbox
 
 log = logging.getLogger(__name__)
@@ -57,12 +60,20 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = Runtime.open(settings, database_url, embedded=embedded)
         app.state.runtime = rt
+        try:
+            await warm_pool(rt.engine, settings.db_pool_size)
+        except (OSError, SQLAlchemyError) as exc:  # /readyz says so until it is up
+            log.warning("database not reachable at start: %s", exc)
         announce_channels(settings)
+        # What start-up made (modules, catalogs, the app) lives as long as the
+        # process: out of the collector's sight, a full collection stays short.
+        gc.freeze()
         sender: Sender | None = None
         jobs: JobRunner | None = None
         if run_sender:
             sender = build_sender(rt.engine, rt.database_url, settings)
             sender.start()
+            rt.wake_sender = sender.wake
             jobs = JobRunner(rt)
             jobs.start()
         try:
@@ -105,7 +116,7 @@ def create_app(
         if inbound is None:
             metrics.INBOUND.labels("telegram", "ignored").inc()
         else:
-            await run_turn(rt.engine, inbound, settings)
+            await run_turn(rt.engine, inbound, settings, rt.wake_sender)
         # A Bot API call in the response body (a button tap, a pre-checkout query).
         return JSONResponse(answer) if answer is not None else Response(status_code=200)
 
@@ -129,7 +140,7 @@ def create_app(
         except ValueError as exc:
             metrics.INBOUND.labels("whatsapp", "malformed").inc()
             raise HTTPException(status_code=400, detail="not a WhatsApp message") from exc
-        await run_turn(rt.engine, inbound, settings)
+        await run_turn(rt.engine, inbound, settings, rt.wake_sender)
         # An empty TwiML answer: our replies go out through the sender.
         return Response("<Response/>", media_type="application/xml")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from pathlib import Path
@@ -90,7 +91,10 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: under a burst, a turn waiting a millisecond for a pooled
+        # connection is far cheaper than a new backend (a fork, and the driver's
+        # type introspection), made and closed per turn while the burst lasts.
+        max_overflow=0,
         # No pre-ping: it costs a round trip per turn. Connections the server
         # closed (a restart, a terminated backend) are dropped at checkout instead.
         pool_recycle=1800,
@@ -98,6 +102,17 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
+
+
+async def warm_pool(engine: AsyncEngine, connections: int) -> None:
+    """Open the pool's connections now, not during the first burst of turns.
+
+    A new connection costs a backend fork and the driver's type introspection,
+    tens of milliseconds: paid by the first turns of a busy start, it is the p99.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(connections):
+            await stack.enter_async_context(engine.connect())
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
