@@ -26,7 +26,15 @@ from urllib.parse import parse_qsl
 import asyncpg
 import httpx
 
-from bench.common import PY, create_database, drop_database, free_port, process, server_url
+from bench.common import (
+    PY,
+    create_database,
+    drop_database,
+    free_port,
+    process,
+    read_body,
+    server_url,
+)
 
 ADMIN = "bench-admin-token"
 TOKEN = "1:bench"
@@ -79,12 +87,7 @@ class StrictFake:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path: str = scope["path"]
         status: int = 200
         answer: dict[str, Any] = {"ok": True}

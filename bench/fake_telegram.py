@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from bench.common import read_body
+
 _ids = itertools.count(1)
 # chat id → wall-clock time the first message to it arrived (for reply latency).
 ARRIVALS: dict[str, float] = {}
@@ -23,12 +25,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     now = time.time()
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     path: str = scope["path"]
     answer: Any
     if path == "/arrivals":
