@@ -54,9 +54,6 @@ class ChannelWorker:
         settings: Settings,
     ) -> None:
         self.engine = engine
-        # Claims, reservations and a batch of "sent" are one statement each, atomic on
-        # their own: without BEGIN and COMMIT they cost one round trip, not three.
-        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sender = sender
         self.channel = sender.channel
         self.rate_key = rate_key
@@ -117,7 +114,10 @@ class ChannelWorker:
             chat_interval_s=self.chat_interval,
             chat_burst=self.chat_burst,
         )
-        async with self.autocommit.connect() as conn:
+        # In a transaction, not autocommit (one round trip less each): a statement cut
+        # off by a database restart then fails its ROLLBACK, and the pool discards the
+        # connection; in autocommit it went back to the pool broken.
+        async with self.engine.begin() as conn:
             batch = await claim(conn, limit=limit, kind="replies")
             room = min(limit, max(1, int(1.0 / self.broadcast_interval))) - len(batch)
             if room > 0 and not self.policy.is_quiet(self.settings.timezone):
@@ -182,8 +182,7 @@ class ChannelWorker:
         give_up_at = time.monotonic() + LEASE_S / 2
         while True:
             try:
-                all_sent = all(result.outcome == "sent" for _m, result in batch)
-                async with (self.autocommit if all_sent else self.engine).begin() as conn:
+                async with self.engine.begin() as conn:
                     outcomes = await self._apply(conn, batch)
                 break
             except asyncio.CancelledError:
