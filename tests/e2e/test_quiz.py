@@ -47,6 +47,9 @@ async def farmer(service: Service, language: str = "en") -> int:
 
 
 async def last_buttons(service: Service, chat: int, prefix: str) -> list[str]:
+    # Everything queued first: else the previous question, still the last message
+    # while this turn's replies are on their way, would be read as the answer.
+    await settle(service, chat)
     telegram = service.fakes.telegram
     await telegram.wait_for(
         lambda c: any(b.startswith(prefix) for b in buttons(telegram.sent_to(chat)[-1]))
