@@ -204,10 +204,6 @@ class TelegramSender:
             request=self._request,
         )
 
-    @property
-    def bot(self) -> Bot:
-        return self._bot
-
     async def send(self, address: str, reply: Reply) -> SendResult:
         """One reply is one Bot API call; the outbox already split long text."""
         text = reply.text

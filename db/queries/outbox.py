@@ -27,43 +27,11 @@ class Claimed:
     kind: str = "reply"
 
 
-# Claim the oldest due messages of one channel. A message waits while an earlier
-# one to the same address is still owed (in-order delivery), and while that chat
-# is over its own rate (GCRA on channel_identities.send_tat). SKIP LOCKED lets
-# any number of senders share the table.
-_CLAIM = text(
-    """
-    WITH due AS (
-        SELECT o.id, o.identity_id
-          FROM outbound_messages o
-          JOIN channel_identities ci ON ci.id = o.identity_id
-         WHERE o.status = 'queued' AND o.channel = :channel AND o.next_attempt_at <= now()
-           AND (ci.send_tat IS NULL OR ci.send_tat - :chat_tolerance * interval '1 second' <= now())
-           AND NOT EXISTS (
-                SELECT 1 FROM outbound_messages p
-                 WHERE p.identity_id = o.identity_id AND p.id < o.id
-                   AND p.status IN ('queued', 'sending'))
-         ORDER BY o.next_attempt_at, o.id
-         LIMIT :limit
-           FOR UPDATE OF o SKIP LOCKED
-    ), paced AS (
-        UPDATE channel_identities ci
-           SET send_tat = greatest(ci.send_tat, now()) + :chat_interval * interval '1 second'
-          FROM due WHERE ci.id = due.identity_id
-    )
-    UPDATE outbound_messages o
-       SET status = 'sending', attempts = o.attempts + 1,
-           lease_until = now() + :lease * interval '1 second'
-      FROM due, channel_identities ci
-     WHERE o.id = due.id AND ci.id = o.identity_id
-    RETURNING o.id, o.user_id, o.identity_id, ci.external_id AS address, o.body, o.attempts,
-              ci.is_active, ci.inactive_reason
-    """
-)
-
-
-# The same claim split by kind, each on its own partial index: a farmer's replies
-# (and notifications) first, then broadcast rows. A reply does not wait for a
+# Claim the oldest due messages of one channel, by kind: a farmer's replies (and
+# notifications) first, then broadcast rows. A message waits while an earlier one
+# to the same address is still owed (in-order delivery), and while that chat is
+# over its own rate (GCRA on channel_identities.send_tat). SKIP LOCKED lets any
+# number of senders share the table. A reply does not wait for a
 # broadcast row queued earlier to the same address (that one may be 100,000
 # places back); a broadcast row waits for every reply still owed to its address.
 _CLAIM_BY_KIND = """
@@ -116,11 +84,11 @@ async def claim(
     lease_s: float,
     chat_interval_s: float,
     chat_burst: int,
-    kind: Literal["any", "replies", "broadcasts"] = "any",
+    kind: Literal["replies", "broadcasts"],
 ) -> list[Claimed]:
-    """Claim due messages: all kinds in queue order, or only replies, or only broadcasts."""
+    """Claim due replies, or due broadcast rows, of one channel."""
     rows = await conn.execute(
-        _CLAIM if kind == "any" else _CLAIMS[kind],
+        _CLAIMS[kind],
         {
             "channel": channel,
             "limit": limit,
@@ -142,16 +110,6 @@ _RESERVE = text(
     RETURNING tat - :span * interval '1 second' AS first_slot, clock_timestamp() AS now
     """
 )
-
-
-async def reserve_slots(
-    conn: AsyncConnection, *, key: str, count: int, interval_s: float
-) -> tuple[dt.datetime, dt.datetime]:
-    """Reserve `count` send slots `interval_s` apart on a rate shared by every sender.
-
-    Returns (first slot, database now): slot i is first + i * interval.
-    """
-    return await reserve_span(conn, key=key, span_s=count * interval_s)
 
 
 async def reserve_span(

@@ -10,6 +10,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.engine import driver_connection
+
 
 @dataclass(slots=True)
 class Farmer:
@@ -146,21 +148,10 @@ async def lock_conversation_raw(raw: Any, user_id: uuid.UUID) -> ConversationRow
 
 
 async def lock_conversation(session: AsyncSession, user_id: uuid.UUID) -> ConversationRow:
-    """Lock the farmer's conversation row: their turns run one at a time, everywhere."""
-    row = (
-        await session.execute(
-            text("SELECT state, data FROM conversations WHERE user_id = :u FOR UPDATE"),
-            {"u": user_id},
-        )
-    ).one_or_none()
-    if row is None:
-        # A user made elsewhere (an instructor via the API) has no conversation yet.
-        await session.execute(
-            text("INSERT INTO conversations (user_id) VALUES (:u) ON CONFLICT DO NOTHING"),
-            {"u": user_id},
-        )
-        return await lock_conversation(session, user_id)
-    return ConversationRow(state=row.state, data=row.data)
+    """Lock the farmer's conversation row from outside a turn (a payment webhook): the
+    same statement a turn uses, on the session's own transaction."""
+    raw = await driver_connection(await session.connection())
+    return await lock_conversation_raw(raw, user_id)
 
 
 # The last statement of a turn: where the conversation stands, the address seen
