@@ -89,6 +89,10 @@ class ChannelWorker:
 
     async def _send_forever(self) -> None:
         while True:
+            # Cleared before the claim, not after an empty one: a wake-up that comes
+            # while the claim runs (a row committed after its snapshot) must not be
+            # lost, or that row waits a whole idle poll.
+            self.wake.clear()
             try:
                 claimed = await self._claim_batch()
             except Exception as exc:  # keep running through database restarts
@@ -96,7 +100,6 @@ class ChannelWorker:
                 await asyncio.sleep(1.0)
                 continue
             if not claimed:
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), IDLE_POLL_S)
 
