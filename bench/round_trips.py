@@ -21,7 +21,7 @@ from bot.content.load import load_catalogue
 from bot.messages import Inbound
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.turns import run_turn
+from bot.turns import TurnWorkers
 
 
 async def main() -> None:
@@ -46,6 +46,7 @@ async def main() -> None:
             await load_catalogue(session, read_catalogue(DEMO_FILE))
 
         chat = "9100000001"
+        turns = TurnWorkers(rt.engine, rt.settings, wake_sender=None)
 
         async def turn(
             label: str, text: str = "", payload: str | None = None, event_id: str | None = None
@@ -56,7 +57,7 @@ async def main() -> None:
                 external_message_id=event_id or uuid.uuid4().hex,
                 text=text, payload=payload, language_hint="hi",
             )  # fmt: skip
-            await run_turn(rt.engine, inbound, rt.settings)
+            await turns.answer_now(inbound)
             # SQLAlchemy's asyncpg adapter asks for the server version and types once per
             # new connection; those are not part of a turn.
             return label, [

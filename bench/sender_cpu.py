@@ -70,7 +70,7 @@ async def main(args: argparse.Namespace) -> None:
                 twilio_account_sid=None,
             )
             engine = make_engine(url)
-            sender = build_sender(engine, url, settings)
+            sender = build_sender(engine, settings)
             cpu, wall = time.process_time(), time.perf_counter()
             sender.start()
             while True:

@@ -15,35 +15,87 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import api, metrics
 from bot.channels import telegram, whatsapp
-from bot.jobs import JobRunner
+from bot.inbox import InboxRecorder, InboxUnavailable
+from bot.messages import Inbound
 from bot.payments import webhooks as payment_webhooks
 from bot.runtime import Runtime, RuntimeDep, announce_channels
-from bot.sender import Sender, build_sender
 from bot.settings import Settings
-from bot.turns import run_turn
+from bot.workers import Workers
 from db.engine import warm_pool
 from db.queries import outbox
 
 log = logging.getLogger(__name__)
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: every route's body is capped before anything parses it.
+
+    Webhooks get `max_body_bytes` (providers send small payloads), everything else
+    `max_api_body_bytes`. A declared length past the cap is refused at once; a body
+    that grows past it while streaming is cut off there.
+    """
+
+    def __init__(self, app: ASGIApp, *, webhooks: int, default: int) -> None:
+        self.app = app
+        self.webhooks = webhooks
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.webhooks if scope["path"].startswith("/webhooks/") else self.default
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+                await _too_large(send)
+                return
+        received = 0
+        started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_noting_start)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"detail":"body too large"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"27")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 async def raw_body(request: Request) -> bytes:
-    """Depends: the raw body, refused with 413 past the limit (before it is all read)."""
-    limit = request.app.state.runtime.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status_code=413, detail="body too large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(status_code=413, detail="body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """Depends: the raw body (BodyLimit has capped it)."""
+    return await request.body()
 
 
 Body = Annotated[bytes, Depends(raw_body)]
@@ -56,6 +108,9 @@ def create_app(
     embedded: bool = False,
     run_sender: bool = True,
 ) -> FastAPI:
+    """The web app. With `run_sender` (the default of `krishi serve`), this process also
+    runs the turn workers, the sender and the jobs; without, `krishi worker`s do."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = Runtime.open(settings, database_url, embedded=embedded)
@@ -65,27 +120,24 @@ def create_app(
         except (OSError, SQLAlchemyError) as exc:  # /readyz says so until it is up
             log.warning("database not reachable at start: %s", exc)
         announce_channels(settings)
+        workers = Workers(rt) if run_sender else None
+        rt.inbox = InboxRecorder(rt.engine, wake_local=rt.wake_turns)
         # What start-up made (modules, catalogs, the app) lives as long as the
         # process: out of the collector's sight, a full collection stays short.
         gc.freeze()
-        sender: Sender | None = None
-        jobs: JobRunner | None = None
-        if run_sender:
-            sender = build_sender(rt.engine, rt.database_url, settings)
-            sender.start()
-            rt.wake_sender = sender.wake
-            jobs = JobRunner(rt)
-            jobs.start()
+        if workers is not None:
+            workers.start()
         try:
             yield
         finally:
-            if jobs is not None:
-                await jobs.stop()
-            if sender is not None:
-                await sender.stop()
+            if workers is not None:
+                await workers.stop()
             await rt.close()
 
     app = FastAPI(title="Krishi Learn", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(
+        BodyLimit, webhooks=settings.max_body_bytes, default=settings.max_api_body_bytes
+    )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -106,6 +158,15 @@ def create_app(
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    async def record(rt: Runtime, inbound: Inbound) -> None:
+        """The webhook's one job: the message durable in the inbox, then the answer."""
+        assert rt.inbox is not None
+        try:
+            await rt.inbox.record(inbound)
+        except InboxUnavailable as exc:
+            # Not recorded: the provider must deliver it again.
+            raise HTTPException(status_code=503, detail="try again") from exc
+
     @app.post("/webhooks/telegram", dependencies=[Depends(telegram.TelegramSecret(settings))])
     async def telegram_webhook(raw: Body, rt: RuntimeDep) -> Response:
         try:
@@ -116,11 +177,14 @@ def create_app(
         if inbound is None:
             metrics.INBOUND.labels("telegram", "ignored").inc()
         else:
-            await run_turn(rt.engine, inbound, settings, rt.wake_sender)
+            await record(rt, inbound)
         # A Bot API call in the response body (a button tap, a pre-checkout query).
         return JSONResponse(answer) if answer is not None else Response(status_code=200)
 
     def twilio_form(request: Request, raw: bytes) -> dict[str, str]:
+        if not settings.whatsapp_enabled:
+            # Off (a credential missing or empty): nothing can be verified, nothing is taken.
+            raise HTTPException(status_code=403, detail="whatsapp is off")
         try:
             form = whatsapp.parse_form(raw)
         except (UnicodeDecodeError, ValueError) as exc:
@@ -140,7 +204,7 @@ def create_app(
         except ValueError as exc:
             metrics.INBOUND.labels("whatsapp", "malformed").inc()
             raise HTTPException(status_code=400, detail="not a WhatsApp message") from exc
-        await run_turn(rt.engine, inbound, settings, rt.wake_sender)
+        await record(rt, inbound)
         # An empty TwiML answer: our replies go out through the sender.
         return Response("<Response/>", media_type="application/xml")
 

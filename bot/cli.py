@@ -105,10 +105,9 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the sender and the jobs alone: deliver queued messages, run due jobs."""
-    from bot.jobs import JobRunner
+    """Run the turn workers, the sender and the jobs, without a web app."""
     from bot.runtime import Runtime, announce_channels
-    from bot.sender import build_sender
+    from bot.workers import Workers
 
     settings = get_settings()
     logs.configure(json_lines=settings.log_json)
@@ -116,17 +115,14 @@ def worker() -> None:
     async def run() -> None:
         rt = Runtime.open(settings)
         announce_channels(settings)
-        sender = build_sender(rt.engine, rt.database_url, settings)
-        jobs = JobRunner(rt)
-        if not sender.workers:
-            typer.echo("no channel is configured: running jobs only")
-        sender.start()
-        jobs.start()
+        workers = Workers(rt)
+        if not workers.sender.workers:
+            typer.echo("no channel is configured: answering turns and running jobs only")
+        workers.start()
         try:
             await asyncio.Event().wait()
         finally:
-            await jobs.stop()
-            await sender.stop()
+            await workers.stop()
             await rt.close()
 
     # The same event loop as `serve` (uvicorn picks uvloop): the sender is CPU-bound

@@ -44,6 +44,19 @@ class Inbound:
     def source(self) -> str:
         return self.channel
 
+    def to_json(self) -> dict[str, Any]:
+        """As the inbox keeps it, between the webhook and the turn."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Inbound:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {name: value for name, value in body.items() if name in fields}
+        payment = values.get("payment")
+        if isinstance(payment, dict):
+            values["payment"] = ChannelPayment(**payment)
+        return cls(**values)
+
 
 @dataclass(frozen=True, slots=True)
 class Option:

@@ -22,3 +22,18 @@ SEND_SECONDS = Histogram(
     ["channel"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
+INBOX_BATCH = Histogram(
+    "krishi_inbox_batch_size",
+    "Inbound messages recorded by one inbox write (requests that arrived together)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+)
+TURN_BATCH = Histogram(
+    "krishi_turn_batch_size",
+    "Turns committed together by one turn worker batch",
+    buckets=(1, 2, 5, 10, 20, 50, 100),
+)
+INBOX_LAG_SECONDS = Histogram(
+    "krishi_inbox_lag_seconds",
+    "From a message's arrival in the inbox to its turn's commit",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0),
+)

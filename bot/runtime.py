@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.inbox import InboxRecorder
 from bot.settings import Settings
 from db.engine import make_engine, make_sessionmaker, resolve_database_url
 
@@ -23,8 +24,10 @@ class Runtime:
     embedded: bool
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    # Set when this process runs a sender: wakes its worker for a channel, in-process.
-    wake_sender: Callable[[str], None] | None = field(default=None)
+    # Set when this process runs turn workers: wakes them in-process for a new message.
+    wake_turns: Callable[[], None] | None = field(default=None)
+    # Set by the app: records webhook messages in the inbox (bot.inbox.InboxRecorder).
+    inbox: InboxRecorder | None = field(default=None)
 
     @classmethod
     def open(

@@ -15,7 +15,6 @@ import logging
 import random
 import time
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
@@ -23,7 +22,7 @@ from bot.broadcasts import BROADCAST_HEADROOM, BroadcastSettings
 from bot.channels.base import ChannelSender, SendResult
 from bot.messages import Reply
 from bot.settings import Settings
-from db.engine import libpq_url
+from bot.wakeups import Listener
 from db.queries import outbox
 
 log = logging.getLogger(__name__)
@@ -247,46 +246,25 @@ class ChannelWorker:
 
 
 class Sender:
-    """All channel workers of one process, woken by LISTEN/NOTIFY."""
+    """All channel workers of one process, woken in-process or by LISTEN/NOTIFY."""
 
-    def __init__(
-        self, engine: AsyncEngine, database_url: str, workers: list[ChannelWorker]
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, workers: list[ChannelWorker]) -> None:
         self.engine = engine
-        self.database_url = libpq_url(database_url)
         self.workers = workers
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def _listen(self) -> None:
-        """Keep a LISTEN connection; reconnect if the database restarts."""
-        while True:
-            try:
-                conn = await asyncpg.connect(self.database_url)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("sender: cannot LISTEN yet: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            closed = asyncio.Event()
-            conn.add_termination_listener(lambda _c, closed=closed: closed.set())
+    def listen(self, listener: Listener) -> None:
+        """Wake on NOTIFY from other processes' turns, jobs and payments."""
+        listener.on(outbox.NOTIFY_CHANNEL, self.wake_for, on_reconnect=self.wake_all)
 
-            def wake(_c: object, _pid: int, _channel: str, payload: str) -> None:
-                for worker in self.workers:
-                    if worker.channel == payload or not payload:
-                        worker.wake.set()
+    def wake_for(self, payload: str) -> None:
+        for worker in self.workers:
+            if worker.channel == payload or not payload:
+                worker.wake.set()
 
-            try:
-                await conn.add_listener(outbox.NOTIFY_CHANNEL, wake)
-                for worker in self.workers:  # catch up on anything queued while away
-                    worker.wake.set()
-                await closed.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                # The server went away between connect and LISTEN: start over, or this
-                # process would fall back to polling once a second for good.
-                log.warning("sender: LISTEN lost: %s", exc)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.close()
+    def wake_all(self) -> None:
+        for worker in self.workers:
+            worker.wake.set()
 
     async def _reap(self) -> None:
         while True:
@@ -308,7 +286,7 @@ class Sender:
                 worker.wake.set()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._reap())]
+        self._tasks = [asyncio.create_task(self._reap())]
         self._tasks += [asyncio.create_task(worker.run()) for worker in self.workers]
 
     async def stop(self) -> None:
@@ -320,7 +298,7 @@ class Sender:
             await worker.sender.close()
 
 
-def build_sender(engine: AsyncEngine, database_url: str, settings: Settings) -> Sender:
+def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
     """One worker per configured channel."""
     workers: list[ChannelWorker] = []
     if settings.telegram_enabled:
@@ -351,4 +329,4 @@ def build_sender(engine: AsyncEngine, database_url: str, settings: Settings) -> 
                 settings=settings,
             )
         )
-    return Sender(engine, database_url, workers)
+    return Sender(engine, workers)

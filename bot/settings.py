@@ -60,24 +60,42 @@ class Settings(BaseSettings):
     # `krishi serve` runs the sender and jobs beside the web app unless this is off
     # (then run `krishi worker` processes for them).
     run_sender: bool = True
+    # Turn-worker loops per process (`krishi serve` and `krishi worker`): two keep the
+    # database busy while one of them runs Python.
+    turn_workers: int = 2
 
     timezone: str = "Asia/Kolkata"
+    # Bodies past these are refused (413) before they are read: webhooks, then all else.
     max_body_bytes: int = 256 * 1024
+    max_api_body_bytes: int = 1024 * 1024
     log_json: bool = True
 
     @property
     def telegram_enabled(self) -> bool:
-        return self.telegram_bot_token is not None and self.telegram_webhook_secret is not None
+        # An empty credential is a missing one: the channel is off and its webhook refuses.
+        return bool(
+            self.telegram_bot_token
+            and self.telegram_bot_token.get_secret_value()
+            and self.telegram_webhook_secret
+            and self.telegram_webhook_secret.get_secret_value()
+        )
 
     @property
     def whatsapp_enabled(self) -> bool:
         return bool(
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_whatsapp_from
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and self.twilio_auth_token.get_secret_value()
+            and self.twilio_whatsapp_from
         )
 
     @property
     def razorpay_enabled(self) -> bool:
-        return bool(self.razorpay_key_id and self.razorpay_key_secret)
+        return bool(
+            self.razorpay_key_id
+            and self.razorpay_key_secret
+            and self.razorpay_key_secret.get_secret_value()
+        )
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -132,3 +133,20 @@ async def driver_connection(conn: AsyncConnection) -> Any:
     if getattr(dbapi_connection, "_transaction", None) is None:
         await dbapi_connection._start_transaction()
     return adapted.driver_connection
+
+
+@contextlib.asynccontextmanager
+async def driver_connection_autocommit(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled asyncpg connection outside any transaction: each statement commits alone.
+
+    For the inbox's one-statement writes (a BEGIN and a COMMIT would double their
+    round trips). A connection whose statement failed is discarded, not pooled: a
+    statement cut off by a database restart leaves it unusable.
+    """
+    async with engine.connect() as conn:
+        adapted = await conn.get_raw_connection()
+        try:
+            yield adapted.driver_connection
+        except BaseException:
+            await conn.invalidate()
+            raise

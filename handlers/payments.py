@@ -29,12 +29,12 @@ import math
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_money, format_number, use_language
-from bot.jobs import JOBS
+from bot.jobs import JOBS, enqueue
 from bot.messages import Channel, Inbound, Option, Reply
 from bot.payments import razorpay, upi
 from bot.payments.events import (
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 # A farmer may need a day to get to a phone with UPI or to top up their account.
 LINK_VALIDITY = dt.timedelta(hours=24)
 RECONCILE_JOB = "reconcile_payments"
+OPEN_LINK_JOB = "open_payment_link"
 RECONCILE_EVERY = dt.timedelta(minutes=5)
 RECONCILE_BATCH = 100
 # Razorpay marks a link expired shortly after expire_by; past this we stop waiting for it.
@@ -215,14 +216,27 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
                 expires_at=None,
             )  # fmt: skip
         return [_stars_invoice(turn.settings, purchase, card)]
+    if purchase.provider is None and turn.settings.razorpay_enabled:
+        # Commit, call, record: the gateway is never called inside a turn (it would hold
+        # this farmer's batch, and every farmer in it, for as long as it takes). The
+        # job makes the link once this turn has committed, then sends it.
+        await enqueue(
+            turn.session,
+            OPEN_LINK_JOB,
+            {"purchase": str(purchase.id), "course": str(card.id), "again": again},
+            dedupe_key=f"{OPEN_LINK_JOB}:{purchase.id}",
+        )
+        return []
     if purchase.provider is None:
-        opened = await _open_link(turn, purchase, card)
+        opened = await _open_static_upi(turn.session, turn.settings, purchase, card)
         if opened is None:
-            return [
-                Reply(_("Sorry, payments are not working right now. Please try again in a while."))
-            ]
+            return [_payments_down()]
         purchase = opened
     return [_payment_reply(turn.settings, purchase, card, again=again)]
+
+
+def _payments_down() -> Reply:
+    return Reply(_("Sorry, payments are not working right now. Please try again in a while."))
 
 
 def _pays_with_stars(turn: Turn) -> bool:
@@ -264,46 +278,75 @@ def _static_upi(settings: Settings, card: catalog_q.CourseCard) -> bool:
     return bool(settings.upi_vpa) and card.currency.upper() == "INR"
 
 
-async def _open_link(
-    turn: Turn, purchase: q.Purchase, card: catalog_q.CourseCard
+async def _open_static_upi(
+    session: AsyncSession, settings: Settings, purchase: q.Purchase, card: catalog_q.CourseCard
 ) -> q.Purchase | None:
-    """Make the purchase payable: a Razorpay payment link, else a static UPI link."""
-    settings = turn.settings
-    if settings.razorpay_enabled:
-        try:
-            link = await razorpay.create_payment_link(
-                settings,
-                purchase_id=purchase.id,
-                user_id=purchase.user_id,
-                course_id=card.id,
-                amount_minor=minor_units(purchase.final_amount, purchase.currency),
-                currency=purchase.currency,
-                description=card.title,
-                expires_at=turn.now + LINK_VALIDITY,
-            )
-        except razorpay.GatewayError as exc:
-            # The purchase stays pending without a link; asking again tries again.
-            log.warning("payment link not created: %s", exc)
-            return None
-        await q.save_link(
-            turn.session, purchase.id, provider=razorpay.PROVIDER, link_id=link.id,
-            url=link.url, expires_at=link.expires_at,
-        )  # fmt: skip
-    elif settings.upi_vpa and _static_upi(settings, card):
-        uri = upi.deep_link(
-            vpa=settings.upi_vpa,
-            payee=settings.upi_payee_name,
-            amount=purchase.final_amount,
-            purchase_id=purchase.id,
-            note=card.title if card.title.isascii() else settings.upi_payee_name,
-        )
-        await q.save_link(
-            turn.session, purchase.id, provider=upi.PROVIDER, link_id=None, url=uri,
-            expires_at=None,
-        )  # fmt: skip
-    else:
+    """Make the purchase payable by a static UPI link (no gateway: nothing to call)."""
+    if not (settings.upi_vpa and _static_upi(settings, card)):
         return None
-    return await q.get_purchase(turn.session, purchase.id)
+    uri = upi.deep_link(
+        vpa=settings.upi_vpa,
+        payee=settings.upi_payee_name,
+        amount=purchase.final_amount,
+        purchase_id=purchase.id,
+        note=card.title if card.title.isascii() else settings.upi_payee_name,
+    )
+    await q.save_link(
+        session, purchase.id, provider=upi.PROVIDER, link_id=None, url=uri, expires_at=None
+    )
+    return await q.get_purchase(session, purchase.id)
+
+
+@JOBS.job(OPEN_LINK_JOB)
+async def open_payment_link(runtime: Runtime, payload: dict[str, Any]) -> None:
+    """A Razorpay payment link for a purchase the farmer's turn committed: read, call the
+    gateway with no transaction open, then record the link and send it."""
+    settings = runtime.settings
+    purchase_id, course_id = parse_uuid(payload.get("purchase")), parse_uuid(payload.get("course"))
+    if purchase_id is None or course_id is None:
+        return
+    async with runtime.sessionmaker() as session:
+        purchase = await q.get_purchase(session, purchase_id)
+        if purchase is None:
+            return
+        card = await catalog_q.course_card(session, course_id, purchase.user_id)
+    if card is None or purchase.status != "pending":
+        return
+    if purchase.provider is not None:  # made already (this job ran before and was retried)
+        return
+    now = dt.datetime.now(dt.UTC)
+    try:
+        link = await razorpay.create_payment_link(
+            settings,
+            purchase_id=purchase.id,
+            user_id=purchase.user_id,
+            course_id=card.id,
+            amount_minor=minor_units(purchase.final_amount, purchase.currency),
+            currency=purchase.currency,
+            description=card.title,
+            expires_at=now + LINK_VALIDITY,
+        )
+    except razorpay.GatewayError as exc:
+        # The purchase stays pending without a link; asking again tries again.
+        log.warning("payment link not created: %s", exc)
+        link = None
+    async with runtime.sessionmaker() as session, session.begin():
+        who = await q.contact(session, purchase.user_id)
+        if link is not None:
+            await q.save_link(
+                session, purchase.id, provider=razorpay.PROVIDER, link_id=link.id,
+                url=link.url, expires_at=link.expires_at,
+            )  # fmt: skip
+            purchase = await q.get_purchase(session, purchase.id) or purchase
+        if who is None:
+            return
+        with use_language(who.language):
+            reply = (
+                _payment_reply(settings, purchase, card, again=bool(payload.get("again")))
+                if link is not None
+                else _payments_down()
+            )
+        await outbox.queue_for_user(session, purchase.user_id, [reply.to_json()], kind="payment")
 
 
 def _payment_reply(

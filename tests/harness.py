@@ -3,6 +3,7 @@ database, and fake providers that record what reached them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -131,14 +132,49 @@ class Service:
         return await self.http.post("/webhooks/telegram", json=update, headers=headers)
 
     async def telegram_says(self, chat_id: int, text: str, **kw: Any) -> httpx.Response:
-        response = await self.post_telegram(self.telegram_message(chat_id, text, **kw))
+        """A farmer's message, answered: returns once its turn has run (not when the
+        webhook answered, which is as soon as the message is recorded)."""
+        update = self.telegram_message(chat_id, text, **kw)
+        response = await self.post_telegram(update)
         assert response.status_code == 200, response.text
+        await self.turn_done("telegram", str(update["update_id"]))
         return response
 
     async def telegram_taps(self, chat_id: int, data: str) -> httpx.Response:
-        response = await self.post_telegram(self.telegram_tap(chat_id, data))
+        update = self.telegram_tap(chat_id, data)
+        response = await self.post_telegram(update)
         assert response.status_code == 200, response.text
+        await self.turn_done("telegram", str(update["update_id"]))
         return response
+
+    async def turn_done(self, channel: str, provider_message_id: str, timeout: float = 15) -> str:
+        """Wait until the turn workers have answered one recorded message; its status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.scalar(
+                "SELECT status FROM inbox WHERE channel = :c AND provider_message_id = :p",
+                c=channel,
+                p=provider_message_id,
+            )
+            if status not in (None, "pending"):
+                return str(status)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{channel} message {provider_message_id} is still {status}")
+            await asyncio.sleep(0.005)
+
+    async def settle(self, timeout: float = 30) -> None:
+        """Wait until no message is pending in the inbox and nothing is owed to a provider."""
+        deadline = time.monotonic() + timeout
+        while True:
+            owed = await self.scalar(
+                "SELECT (SELECT count(*) FROM inbox WHERE status = 'pending')"
+                " + (SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending'))"
+            )
+            if not owed:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{owed} messages still owed")
+            await asyncio.sleep(0.02)
 
     # --- WhatsApp -------------------------------------------------------------
     def twilio_signature(self, path: str, params: dict[str, str]) -> str:
@@ -179,8 +215,11 @@ class Service:
         )
 
     async def whatsapp_says(self, number: str, body: str, **extra: str) -> httpx.Response:
-        response = await self.post_whatsapp(self.whatsapp_form(number, body, **extra))
+        """A farmer's WhatsApp message, answered (see telegram_says)."""
+        form = self.whatsapp_form(number, body, **extra)
+        response = await self.post_whatsapp(form)
         assert response.status_code == 200, response.text
+        await self.turn_done("whatsapp", form["MessageSid"])
         return response
 
     # --- Database -------------------------------------------------------------
@@ -204,6 +243,7 @@ class Service:
             "channel_identities",
             "conversations",
             "inbound_events",
+            "inbox",
             "outbound_messages",
         ):
             counts[table] = int(await self.scalar(f"SELECT count(*) FROM {table}"))

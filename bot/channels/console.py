@@ -10,7 +10,7 @@ import uuid
 from bot.channels.base import numbered_text
 from bot.messages import Inbound, Reply
 from bot.runtime import Runtime
-from bot.turns import run_turn
+from bot.turns import TurnWorkers
 from db.queries import outbox
 from db.queries.users import find_user_by_identity
 
@@ -36,8 +36,11 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
             language_hint=language,
         )
 
+    # The terminal's turns take the webhooks' path: recorded in the inbox, then
+    # answered by a turn worker (here, in this process, before the prompt returns).
+    turns = TurnWorkers(rt.engine, rt.settings, wake_sender=None)
     # Choosing the language up front greets the farmer with the main menu in it.
-    await run_turn(rt.engine, inbound(payload=f"lang:{language}"), rt.settings)
+    await turns.answer_now(inbound(payload=f"lang:{language}"))
     user_id = await find_user_by_identity(rt.sessionmaker, "console", address)
     assert user_id is not None
     await _print_replies(rt, user_id)
@@ -51,5 +54,5 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
             return
         if not line.strip():
             continue
-        await run_turn(rt.engine, inbound(text=line), rt.settings)
+        await turns.answer_now(inbound(text=line))
         await _print_replies(rt, user_id)

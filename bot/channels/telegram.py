@@ -34,7 +34,10 @@ class TelegramSecret:
 
     def __init__(self, settings: Settings) -> None:
         secret = settings.telegram_webhook_secret
-        self._secret = secret.get_secret_value().encode() if secret else None
+        # Off (a credential missing or empty): every call is refused, nothing written.
+        self._secret = (
+            secret.get_secret_value().encode() if secret and settings.telegram_enabled else None
+        )
 
     async def __call__(self, request: Request) -> None:
         # Read from the request, not declared as a Header() parameter: FastAPI would

@@ -34,6 +34,7 @@ __all__ = [
     "ContentLike",
     "Conversation",
     "InboundEvent",
+    "InboxMessage",
     "OutboundMessage",
     "SendRate",
 ]
@@ -105,6 +106,47 @@ class InboundEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )
+
+
+INBOX_STATUSES = ("pending", "done", "failed", "dropped")
+
+
+class InboxMessage(Base):
+    """A farmer's message as the webhook recorded it, before any turn has run.
+
+    The webhook only writes this row (unique per channel and provider message id,
+    so a provider's retry does nothing) and answers; turn workers then take each
+    farmer's pending rows in arrival order. `message` is the parsed `Inbound`.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id"),
+        CheckConstraint(f"status IN {INBOX_STATUSES}", name="status"),
+        # The workers' list of farmers with something to answer, oldest first.
+        Index(
+            "inbox_idx_pending",
+            "channel",
+            "address",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("inbox_idx_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    provider_message_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    # The farmer's address on that channel (Telegram chat id, WhatsApp number).
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    message: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # pending → done (answered) | failed (the handler broke; apologised) | dropped (flood)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    error: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=_now()
+    )
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OutboundMessage(Base):

@@ -32,51 +32,9 @@ class ConversationRow:
     data: dict[str, Any]
 
 
-def _uuid(value: Any) -> uuid.UUID:
+def as_uuid(value: Any) -> uuid.UUID:
     # asyncpg hands back its own UUID type; the rest of the code expects uuid.UUID.
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-# The first statement of a turn: lock the farmer's conversation (their turns run
-# one at a time, in arrival order, in every process) and record the delivery.
-# FOR NO KEY UPDATE OF c, u also re-reads the user row once the lock is ours, so
-# a language chosen by the previous turn is seen, and inserts that reference the
-# user are not blocked. `fresh` is false for a delivery seen before.
-_BEGIN_TURN = """
-    WITH farmer AS (
-        SELECT ci.id AS identity_id, u.id AS user_id, u.preferred_language, u.role,
-               u.consent_status, u.display_name, c.state, c.data::text AS data
-          FROM channel_identities ci
-          JOIN users u ON u.id = ci.user_id
-          JOIN conversations c ON c.user_id = ci.user_id
-         WHERE ci.channel = $1 AND ci.external_id = $2
-           FOR NO KEY UPDATE OF c, u
-    ), ev AS (
-        INSERT INTO inbound_events (source, external_id) VALUES ($3, $4)
-        ON CONFLICT DO NOTHING
-        RETURNING id
-    )
-    SELECT EXISTS (SELECT 1 FROM ev) AS fresh, farmer.* FROM (SELECT 1) one
-      LEFT JOIN farmer ON true
-"""
-
-
-async def begin_turn(
-    raw: Any, *, channel: str, external_id: str, source: str, event_id: str
-) -> tuple[bool, Farmer | None, ConversationRow | None]:
-    """(fresh, farmer, conversation): a known farmer's conversation comes back locked."""
-    row = await raw.fetchrow(_BEGIN_TURN, channel, external_id, source, event_id)
-    if not row["fresh"] or row["user_id"] is None:
-        return bool(row["fresh"]), None, None
-    farmer = Farmer(
-        user_id=_uuid(row["user_id"]),
-        identity_id=_uuid(row["identity_id"]),
-        language=row["preferred_language"],
-        role=row["role"],
-        consent_status=row["consent_status"],
-        display_name=row["display_name"],
-    )
-    return True, farmer, ConversationRow(row["state"], orjson.loads(row["data"]))
 
 
 _FIND_FARMER = """
@@ -105,23 +63,21 @@ _CREATE_FARMER = """
 
 async def find_or_create_farmer(
     raw: Any, *, channel: str, external_id: str, display_name: str | None, language: str
-) -> tuple[Farmer, ConversationRow]:
+) -> tuple[Farmer, ConversationRow] | None:
     """A first message from an address: create the user, the identity, the conversation.
 
-    Two first messages from one address may race; the advisory lock makes the
-    second wait and then find the first one's rows (and lock its conversation).
+    The caller's batch holds the address's advisory lock, so no other worker creates
+    this farmer at the same time. Another may have created them just before, and may
+    hold their conversation now: then None, and the message waits for the next batch
+    (a worker never waits on a farmer's lock).
     """
-    await raw.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        f"identity:{channel}:{external_id}",
-    )
     row = await raw.fetchrow(_FIND_FARMER, channel, external_id)
     is_new = row is None
     if row is None:
         row = await raw.fetchrow(_CREATE_FARMER, channel, external_id, display_name, language)
     farmer = Farmer(
-        user_id=_uuid(row["user_id"]),
-        identity_id=_uuid(row["identity_id"]),
+        user_id=as_uuid(row["user_id"]),
+        identity_id=as_uuid(row["identity_id"]),
         language=row["preferred_language"],
         role=row["role"],
         consent_status=row["consent_status"],
@@ -130,7 +86,21 @@ async def find_or_create_farmer(
     )
     if is_new:
         return farmer, ConversationRow("new", {})
-    return farmer, await lock_conversation_raw(raw, farmer.user_id)
+    conversation = await _try_lock_conversation(raw, farmer.user_id)
+    return None if conversation is None else (farmer, conversation)
+
+
+async def _try_lock_conversation(raw: Any, user_id: uuid.UUID) -> ConversationRow | None:
+    # A user made elsewhere (an instructor via the API) has no conversation yet.
+    await raw.execute(
+        "INSERT INTO conversations (user_id) VALUES ($1) ON CONFLICT DO NOTHING", user_id
+    )
+    row = await raw.fetchrow(
+        "SELECT state, data::text AS data FROM conversations WHERE user_id = $1"
+        " FOR UPDATE SKIP LOCKED",
+        user_id,
+    )
+    return None if row is None else ConversationRow(row["state"], orjson.loads(row["data"]))
 
 
 async def lock_conversation_raw(raw: Any, user_id: uuid.UUID) -> ConversationRow:
@@ -166,6 +136,8 @@ _END_TURN = """
            SET last_inbound_at = now(), is_active = true, inactive_reason = NULL,
                display_name = COALESCE($6, display_name)
          WHERE id = $4
+    ), answered AS (
+        UPDATE inbox SET status = $9, error = $10, handled_at = now() WHERE id = $11
     ), queued AS (
         INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
         SELECT $3, $4, $7::text, 'reply', body
@@ -187,9 +159,12 @@ async def end_turn(
     state: str,
     data: dict[str, Any],
     bodies: list[dict[str, Any]],
+    inbox_id: int | None = None,
+    failure: str | None = None,
     notify: bool = True,
 ) -> None:
-    """Save the state, touch the address, queue the replies: one statement.
+    """Save the state, touch the address, mark the inbox message answered (or failed,
+    with `failure`), queue the replies: one statement.
 
     `notify` wakes every listening sender at commit; a process whose own sender
     will be woken in-process passes False.
@@ -204,6 +179,9 @@ async def end_turn(
         display_name,
         channel,
         notify,
+        "failed" if failure else "done",
+        failure[:500] if failure else None,
+        inbox_id,
     )
 
 

@@ -23,9 +23,8 @@ from pydantic import SecretStr
 from bot.app import create_app
 from bot.cli import migrate
 from bot.i18n import _, use_language
-from bot.jobs import JobRunner
 from bot.runtime import Runtime
-from bot.sender import build_sender
+from bot.workers import Workers
 from db.engine import make_engine
 from tests.e2e.test_broadcasts import ADMIN, api, new_course, received, seed
 from tests.fakes import FakeTelegram, FakeTwilio, bound_socket, serve
@@ -94,18 +93,15 @@ async def deployed(server: PrivatePostgres, fakes: Fakes) -> AsyncIterator[Servi
     )
     web = create_app(settings, database_url=server.url, run_sender=False)
     worker = Runtime.open(settings, server.url)
-    sender = build_sender(worker.engine, worker.database_url, settings)
-    jobs = JobRunner(worker)
+    workers = Workers(worker)
     # The test's own connections (seeding, checks), apart from the service's pools.
     engine = make_engine(server.url, pool_size=2)
-    sender.start()
-    jobs.start()
+    workers.start()
     try:
         async with serve(web, sock) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
             yield Service(url, settings, fakes, http, engine)
     finally:
-        await jobs.stop()
-        await sender.stop()
+        await workers.stop()
         await worker.close()
         await engine.dispose()
 
@@ -144,10 +140,10 @@ async def settled(
 
 
 async def listening_senders(service: Service) -> int:
-    """Sessions LISTENing for the outbox's NOTIFY (a session's last query stays shown)."""
+    """Sessions LISTENing for the workers' NOTIFYs (one per process) (a session's last query stays shown)."""
     return int(
         await service.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%krishi_outbound%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%krishi_%'"
         )
     )
 

@@ -61,8 +61,10 @@ async def settle(service: Service, chat: int) -> None:
     """Wait until every reply queued for this chat has reached the fake."""
     for _ in range(100):
         pending = await service.scalar(
-            "SELECT count(*) FROM outbound_messages o JOIN channel_identities ci ON ci.id = o.identity_id"
-            " WHERE ci.external_id = :e AND o.status IN ('queued', 'sending')",
+            "SELECT (SELECT count(*) FROM inbox WHERE address = :e AND status = 'pending')"
+            " + (SELECT count(*) FROM outbound_messages o"
+            " JOIN channel_identities ci ON ci.id = o.identity_id"
+            " WHERE ci.external_id = :e AND o.status IN ('queued', 'sending'))",
             e=str(chat),
         )
         if pending == 0:

@@ -74,15 +74,8 @@ async def rewards_service(service: Service) -> Service:
 
 
 async def settle(service: Service) -> None:
-    """Wait until every queued reply has reached a fake provider."""
-    for _attempt in range(200):
-        pending = await service.scalar(
-            "SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending')"
-        )
-        if pending == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("replies still queued")
+    """Wait until every message is answered and every reply has reached a fake provider."""
+    await service.settle()
 
 
 async def farmer(service: Service, language: str) -> int:

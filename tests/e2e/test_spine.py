@@ -108,7 +108,7 @@ async def test_duplicate_deliveries_yield_exactly_one_reply(service: Service) ->
     await asyncio.sleep(0.5)
     assert len(telegram.sent_to(chat)) == 2  # help text + menu, once
     assert len(twilio.sent_to(number)) == 2
-    assert await service.scalar("SELECT count(*) FROM inbound_events") == 2
+    assert await service.scalar("SELECT count(*) FROM inbox") == 2
 
 
 async def test_bad_secret_or_signature_gets_403_and_writes_nothing(service: Service) -> None:
