@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 FAN_OUT_JOB = "broadcast_fan_out"
 # Broadcasts run this much under the channel's rate: room for the jitter between our
 # send times and the provider's clock (a few ms a message) in its one-second window.
-BROADCAST_HEADROOM = 0.03
+BROADCAST_HEADROOM = 0.02
 CHANNELS = ("telegram", "whatsapp")
 # get_lesson wants a farmer; nobody has this id, so the lesson is read as a stranger would.
 _NOBODY = uuid.UUID(int=0)

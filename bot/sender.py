@@ -27,8 +27,13 @@ from db.queries import outbox
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 120.0
 IDLE_POLL_S = 1.0
+# A batch is claimed this long before the previous one's last slot.
+PREFETCH_S = 0.05
+# A send this late keeps its slot; later than this, the rest of its batch is re-based.
+MAX_LATE_S = 0.015
+# This many chats told to slow down within a second: the whole channel is over its rate.
+CHANNEL_429_CHATS = 3
 
 
 def backoff(attempt: int) -> float:
@@ -72,6 +77,11 @@ class ChannelWorker:
         self._next_send = 0.0
         self.wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._pacers: set[asyncio.Task[None]] = set()
+        # Claimed rows whose slot has not come yet: given back to the queue on stop.
+        self._undispatched: set[int] = set()
+        # Addresses that got a 429 lately: a few at once means the channel, not a chat.
+        self._recent_429: dict[str, float] = {}
         self._slots = asyncio.Semaphore(settings.sender_concurrency)
         # Send results wait here and are written together: one transaction for all
         # that finished while the previous write ran (one at low load, many at high).
@@ -93,24 +103,30 @@ class ChannelWorker:
             # lost, or that row waits a whole idle poll.
             self.wake.clear()
             try:
-                claimed = await self._claim_batch()
+                batch_ends_in = await self._claim_batch()
             except Exception as exc:  # keep running through database restarts
                 log.warning("sender %s: claim failed: %s", self.channel, exc)
                 await asyncio.sleep(1.0)
                 continue
-            if not claimed:
+            if batch_ends_in is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), IDLE_POLL_S)
+            elif batch_ends_in > PREFETCH_S:
+                # Claim the next batch just before this one's last slot, so the rate
+                # never idles for a claim's round trip between batches.
+                await asyncio.sleep(batch_ends_in - PREFETCH_S)
 
-    async def _claim_batch(self) -> int:
+    async def _claim_batch(self) -> float | None:
+        """Claim and schedule one batch; seconds until its last slot, None when idle."""
         # About one second of sending per batch, so reserved slots are never far ahead.
         limit = max(1, min(self.settings.sender_batch_size, int(1.0 / self.interval)))
         free = self.settings.sender_concurrency - len(self._in_flight)
         limit = min(limit, max(free, 1))
+        lease_s = self.settings.sender_lease_s
         claim = functools.partial(
             outbox.claim,
             channel=self.channel,
-            lease_s=LEASE_S,
+            lease_s=lease_s,
             chat_interval_s=self.chat_interval,
             chat_burst=self.chat_burst,
         )
@@ -118,22 +134,47 @@ class ChannelWorker:
         # off by a database restart then fails its ROLLBACK, and the pool discards the
         # connection; in autocommit it went back to the pool broken.
         async with self.engine.begin() as conn:
+            paused = await outbox.rate_paused_for(conn, key=self.rate_key)
+            if paused > lease_s / 4:
+                # The provider told this channel to wait (a long retry_after): claim
+                # nothing until then, or the claimed rows' leases would run out while
+                # they wait, and another sender would send them a second time.
+                return paused
             batch = await claim(conn, limit=limit, kind="replies")
             room = min(limit, max(1, int(1.0 / self.broadcast_interval))) - len(batch)
             if room > 0 and not self.policy.is_quiet(self.settings.timezone):
                 batch += await claim(conn, limit=room, kind="broadcasts")
             if not batch:
-                return 0
+                return None
             costs = [
                 self.broadcast_interval if message.kind == "broadcast" else self.interval
                 for message in batch
             ]
-            first_slot, db_now = await outbox.reserve_span(
-                conn, key=self.rate_key, span_s=sum(costs)
-            )
+            span = sum(costs)
+            first_slot, db_now = await outbox.reserve_span(conn, key=self.rate_key, span_s=span)
+            wait = (first_slot - db_now).total_seconds() + span
+            if wait > lease_s / 2:
+                # Each lease outlasts its row's wait for a rate slot, however long.
+                await outbox.extend_leases(
+                    conn, [message.id for message in batch], seconds=wait + lease_s
+                )
         # Slots are in database time; convert once to this process's monotonic clock.
         start = time.monotonic() + (first_slot - db_now).total_seconds()
+        pacer = asyncio.create_task(self._pace(batch, costs, start))
+        self._pacers.add(pacer)
+        pacer.add_done_callback(self._pacers.discard)
+        return start + span - time.monotonic()
+
+    async def _pace(self, batch: list[outbox.Claimed], costs: list[float], start: float) -> None:
+        """Send each message of a batch at its reserved slot, never before it.
+
+        A send a little late (the event loop woke late) does not push the later ones
+        back: each keeps its own slot, so the rate holds at what was reserved. Only
+        past MAX_LATE_S is the rest re-based on now: catching up on a long stall would
+        bunch sends, and a strict one-second window at the provider counts them.
+        """
         offset = 0.0
+        self._undispatched.update(message.id for message in batch)
         for message, cost in zip(batch, costs, strict=True):
             await self._slots.acquire()
             due = max(start + offset, self._next_send)
@@ -141,15 +182,12 @@ class ChannelWorker:
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            # Spaced from when this one really went: catching up on a late wake-up would
-            # put two sends closer than one interval, and a strict one-second window at
-            # the provider then counts one too many (seen in CI). The rate runs a little
-            # under the limit instead (267/s at 300/s measured with catch-up, 245/s without).
-            self._next_send = max(due, time.monotonic()) + cost
+            late = time.monotonic() - due
+            self._next_send = (due if late <= MAX_LATE_S else time.monotonic()) + cost
+            self._undispatched.discard(message.id)
             task = asyncio.create_task(self._deliver(message))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
-        return len(batch)
 
     async def _deliver(self, message: outbox.Claimed) -> None:
         try:
@@ -180,7 +218,7 @@ class ChannelWorker:
         if not batch:
             return
         attempt = 0
-        give_up_at = time.monotonic() + LEASE_S / 2
+        give_up_at = time.monotonic() + self.settings.sender_lease_s / 2
         while True:
             try:
                 async with self.engine.begin() as conn:
@@ -229,7 +267,7 @@ class ChannelWorker:
             delay = (
                 result.retry_after if result.retry_after is not None else backoff(message.attempts)
             )
-            if result.retry_after is not None:
+            if result.retry_after is not None and self._whole_channel(message, result):
                 await outbox.push_back_rate(conn, key=self.rate_key, seconds=result.retry_after)
             await outbox.mark_retry(conn, message.id, result.error or "retry", delay)
             return "retry"
@@ -239,7 +277,29 @@ class ChannelWorker:
         await outbox.mark_failed(conn, message.id, error)
         return "failed"
 
+    def _whole_channel(self, message: outbox.Claimed, result: SendResult) -> bool:
+        """Does this "slow down" pause the channel, or only the chat it came for?
+
+        A chat-scoped one (Telegram's per-chat limit) holds that message back, and the
+        chat's later messages wait behind it; the other chats go on. When several
+        chats hear it within a second, it is the channel's limit after all.
+        """
+        if result.scope == "channel":
+            return True
+        now = time.monotonic()
+        self._recent_429 = {a: t for a, t in self._recent_429.items() if now - t < 1.0}
+        self._recent_429[message.address] = now
+        return len(self._recent_429) >= CHANNEL_429_CHATS
+
     async def drain(self) -> None:
+        for pacer in list(self._pacers):
+            pacer.cancel()
+        await asyncio.gather(*self._pacers, return_exceptions=True)
+        if self._undispatched:
+            with contextlib.suppress(Exception):
+                async with self.engine.begin() as conn:
+                    await outbox.requeue(conn, sorted(self._undispatched))
+            self._undispatched.clear()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self._write_results()
@@ -248,9 +308,12 @@ class ChannelWorker:
 class Sender:
     """All channel workers of one process, woken in-process or by LISTEN/NOTIFY."""
 
-    def __init__(self, engine: AsyncEngine, workers: list[ChannelWorker]) -> None:
+    def __init__(
+        self, engine: AsyncEngine, workers: list[ChannelWorker], *, lease_s: float
+    ) -> None:
         self.engine = engine
         self.workers = workers
+        self.lease_s = lease_s
         self._tasks: list[asyncio.Task[None]] = []
 
     def listen(self, listener: Listener) -> None:
@@ -268,7 +331,7 @@ class Sender:
 
     async def _reap(self) -> None:
         while True:
-            await asyncio.sleep(LEASE_S / 4)
+            await asyncio.sleep(self.lease_s / 4)
             try:
                 async with self.engine.begin() as conn:
                     released = await outbox.release_expired_leases(conn)
@@ -329,4 +392,4 @@ def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
                 settings=settings,
             )
         )
-    return Sender(engine, workers)
+    return Sender(engine, workers, lease_s=settings.sender_lease_s)

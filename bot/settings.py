@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sender_batch_size: int = 64
     sender_concurrency: int = 32
     sender_max_attempts: int = 8
+    # How long a claimed outbound row is a sender's before another may take it over.
+    sender_lease_s: float = 120.0
     provider_timeout_s: float = 10.0
 
     # `krishi serve` runs the sender and jobs beside the web app unless this is off

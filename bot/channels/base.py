@@ -19,6 +19,8 @@ class SendResult:
     retry_after: float | None = None
     # The address can no longer be reached this way ("blocked", "needs_template").
     identity_inactive_reason: str | None = None
+    # Whom a "slow down" (retry_after) is about: this chat alone, or the whole channel.
+    scope: Literal["chat", "channel"] = "channel"
 
 
 class ChannelSender(Protocol):

@@ -241,7 +241,9 @@ class TelegramSender:
         except RetryAfter as exc:
             retry = exc.retry_after
             seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
-            return SendResult("retry", error="429 retry_after", retry_after=seconds)
+            # Telegram says no more than whose limit was hit; its per-chat limit is the
+            # one farmers' replies meet. The worker widens it when many chats hear it.
+            return SendResult("retry", error="429 retry_after", retry_after=seconds, scope="chat")
         except Forbidden as exc:
             # "bot was blocked by the user" or "user is deactivated": no point retrying.
             return SendResult(

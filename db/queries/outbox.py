@@ -123,6 +123,42 @@ async def reserve_span(
     return row.first_slot, row.now
 
 
+async def rate_paused_for(conn: AsyncConnection, *, key: str) -> float:
+    """Seconds until the shared rate's next free slot (0 when it is free now)."""
+    value = (
+        await conn.execute(
+            text(
+                "SELECT greatest(0, extract(epoch FROM tat - clock_timestamp()))::float8"
+                " FROM send_rates WHERE key = :key"
+            ),
+            {"key": key},
+        )
+    ).scalar()
+    return float(value or 0.0)
+
+
+async def extend_leases(conn: AsyncConnection, ids: list[int], *, seconds: float) -> None:
+    await conn.execute(
+        text(
+            "UPDATE outbound_messages SET lease_until = now() + :s * interval '1 second'"
+            " WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'sending'"
+        ),
+        {"ids": ids, "s": seconds},
+    )
+
+
+async def requeue(conn: AsyncConnection, ids: list[int]) -> None:
+    """Claimed rows this sender will not send after all (it is stopping): back in line."""
+    await conn.execute(
+        text(
+            "UPDATE outbound_messages SET status = 'queued', lease_until = NULL,"
+            " attempts = greatest(attempts - 1, 0)"
+            " WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'sending'"
+        ),
+        {"ids": ids},
+    )
+
+
 async def push_back_rate(conn: AsyncConnection, *, key: str, seconds: float) -> None:
     """The provider said "slow down": no sender of this channel sends before then."""
     await conn.execute(
