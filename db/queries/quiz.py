@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.queries.lessons import CourseAccess
+
 
 @dataclass(frozen=True, slots=True)
 class QuizInfo:
@@ -42,6 +44,33 @@ _QUIZ = """
 async def get_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> QuizInfo | None:
     row = (await session.execute(text(_QUIZ + " WHERE q.id = :id"), {"id": quiz_id})).one_or_none()
     return QuizInfo(**row._mapping) if row else None
+
+
+async def quiz_access(
+    session: AsyncSession, quiz_id: uuid.UUID, user_id: uuid.UUID
+) -> CourseAccess | None:
+    """The farmer's access to a quiz, by its course's rule (its lesson's preview flag
+    counts); None if the quiz or its published course does not exist."""
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT c.id AS course_id,
+                       coalesce(c.price, 0) * (100 - coalesce(c.discount_percent, 0)) / 100
+                           AS course_price,
+                       e.status AS enrollment_status,
+                       coalesce(l.is_preview, false) AS is_preview
+                  FROM quizzes q
+                  LEFT JOIN course_lessons l ON l.id = q.lesson_id
+                  JOIN courses c ON c.id = coalesce(q.course_id, l.course_id)
+                  LEFT JOIN course_enrollments e ON e.course_id = c.id AND e.user_id = :user
+                 WHERE q.id = :quiz AND c.is_published
+                """
+            ),
+            {"quiz": quiz_id, "user": user_id},
+        )
+    ).one_or_none()
+    return CourseAccess(**row._mapping) if row is not None else None
 
 
 async def quiz_of_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> QuizInfo | None:
