@@ -3,11 +3,21 @@ service, each with its exact status and the rows counted before and after."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
+from tests.e2e.test_broadcasts import (
+    ServiceFactory,
+    api,
+    make_service,
+    new_course,
+    new_instructor,
+    seed,
+)
 from tests.e2e.test_payments import (
     ADMIN,
     COTTON,
@@ -17,6 +27,8 @@ from tests.e2e.test_payments import (
     telegram_farmer,
 )
 from tests.harness import ADMIN_TOKEN, Fakes, Service, start_service
+
+__all__ = ["make_service"]  # the fixture, shared with the broadcast tests
 
 
 @pytest.fixture
@@ -73,3 +85,51 @@ async def test_upi_pay_page_and_qr_are_gone_once_paid_and_never_cached(
     assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
 
     assert (await purchase_rows(service), await enrollment(service, chat)) == before
+
+
+# --- Broadcasts of a course that changed hands -----------------------------------
+
+
+async def test_former_owner_can_neither_read_nor_cancel_the_courses_broadcasts(
+    make_service: ServiceFactory,
+) -> None:
+    async with make_service() as service:
+        alice = await new_instructor(service, "Alice")
+        bob = await new_instructor(service, "Bob")
+        course_id, _lesson = await new_course(service, alice.token, "Handed-over course")
+        await seed(service, course_id, 3)
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+        sent = await api(
+            service, "POST", "/broadcasts", alice.token,
+            json={"course_id": course_id, "text": "Meeting tomorrow", "send_at": later},
+        )  # fmt: skip
+        assert sent.status_code == 202, sent.text
+        path = f"/broadcasts/{sent.json()['id']}"
+        assert (await api(service, "GET", path, alice.token)).status_code == 200
+
+        # The admin hands the course to Bob.
+        moved = await api(service, "PATCH", f"/courses/{course_id}", json={"instructor_id": bob.id})
+        assert moved.status_code == 200, moved.text
+
+        def snapshot() -> Any:
+            return service.rows(
+                "SELECT b.status, (SELECT count(*) FROM outbound_messages),"
+                " (SELECT count(*) FROM audit_log WHERE action = 'broadcast.cancel')"
+                " FROM broadcasts b"
+            )
+
+        before = await snapshot()
+        assert before == [("scheduled", 0, 0)]
+        assert (await api(service, "GET", path, alice.token)).status_code == 403
+        assert (await api(service, "POST", path + "/cancel", alice.token)).status_code == 403
+        assert (await api(service, "GET", "/broadcasts", alice.token)).json() == []
+        assert await snapshot() == before
+
+        # The new owner and the admin still can.
+        assert (await api(service, "GET", path, bob.token)).status_code == 200
+        assert [b["id"] for b in (await api(service, "GET", "/broadcasts", bob.token)).json()] == [
+            sent.json()["id"]
+        ]
+        cancelled = await api(service, "POST", path + "/cancel", bob.token)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert (await api(service, "GET", path)).status_code == 200
