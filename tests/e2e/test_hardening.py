@@ -26,7 +26,7 @@ from tests.e2e.test_payments import (
     purchase_of,
     telegram_farmer,
 )
-from tests.harness import ADMIN_TOKEN, Fakes, Service, start_service
+from tests.harness import ADMIN_TOKEN, METRICS, METRICS_TOKEN, Fakes, Service, start_service
 
 __all__ = ["make_service"]  # the fixture, shared with the broadcast tests
 
@@ -133,3 +133,34 @@ async def test_former_owner_can_neither_read_nor_cancel_the_courses_broadcasts(
         cancelled = await api(service, "POST", path + "/cancel", bob.token)
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         assert (await api(service, "GET", path)).status_code == 200
+
+
+# --- /metrics and the API's docs --------------------------------------------------
+
+
+async def test_metrics_need_their_token_and_docs_are_off_by_default(
+    fresh_database_url: str, fakes: Fakes
+) -> None:
+    """A production-like service: no METRICS_TOKEN, API_DOCS_PUBLIC unset."""
+    async with start_service(
+        fresh_database_url, fakes, metrics_token=None, api_docs_public=False
+    ) as service:
+        before = await service.row_counts()
+        for path in ("/metrics", "/docs", "/redoc", "/openapi.json"):
+            response = await service.http.get(path)
+            assert response.status_code == 404, path
+            assert "krishi_" not in response.text and "swagger" not in response.text.lower()
+        assert (await service.http.get("/healthz")).status_code == 200
+        assert await service.row_counts() == before
+
+
+async def test_metrics_with_a_token_answer_only_its_holder(service: Service) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+        refused = await service.http.get("/metrics", headers=headers)
+        assert refused.status_code == 401 and "krishi_" not in refused.text
+        assert refused.headers["www-authenticate"] == "Bearer"
+    scraped = await service.http.get("/metrics", headers=METRICS)
+    assert scraped.status_code == 200 and "krishi_" in scraped.text
+    # The harness turns the docs on (API_DOCS_PUBLIC=true), as an operator may.
+    assert (await service.http.get("/openapi.json")).status_code == 200
+    assert "/metrics" not in (await service.http.get("/openapi.json")).json()["paths"]
