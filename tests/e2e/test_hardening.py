@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,14 +22,19 @@ from tests.e2e.test_broadcasts import (
 from tests.e2e.test_payments import (
     ADMIN,
     COTTON,
+    COTTON_2,
+    Shop,
     _with_catalogue,
+    enrolled_count,
     enrollment,
     purchase_of,
+    purchase_row,
     telegram_farmer,
 )
+from tests.e2e.test_stars import STARS, invoice_for, stars_shop, successful_payment
 from tests.harness import ADMIN_TOKEN, METRICS, METRICS_TOKEN, Fakes, Service, start_service
 
-__all__ = ["make_service"]  # the fixture, shared with the broadcast tests
+__all__ = ["make_service", "stars_shop"]  # fixtures shared with other tests
 
 
 @pytest.fixture
@@ -164,3 +170,57 @@ async def test_metrics_with_a_token_answer_only_its_holder(service: Service) -> 
     # The harness turns the docs on (API_DOCS_PUBLIC=true), as an operator may.
     assert (await service.http.get("/openapi.json")).status_code == 200
     assert "/metrics" not in (await service.http.get("/openapi.json")).json()["paths"]
+
+
+# --- Telegram Stars refunds -------------------------------------------------------
+
+
+def refunded_payment(chat_id: int, purchase_id: Any, amount: int, charge_id: str) -> dict[str, Any]:
+    """Telegram's service message when Stars go back (Bot API `Message.refunded_payment`)."""
+    update = successful_payment(chat_id, purchase_id, amount, charge_id)
+    message = update["message"]
+    message["refunded_payment"] = message.pop("successful_payment")
+    return update
+
+
+async def test_stars_refund_closes_the_course_like_a_gateway_refund(stars_shop: Shop) -> None:
+    service, telegram = stars_shop.service, stars_shop.service.fakes.telegram
+    chat = await telegram_farmer(service)
+    await invoice_for(service, chat)
+    purchase_id = await purchase_of(service, chat)
+    paid = successful_payment(chat, purchase_id, STARS, "tgch_refund_me")
+    assert (await service.post_telegram(paid)).status_code == 200
+    await telegram.wait_for(lambda c: "Know the pink bollworm" in telegram.texts_to(chat)[-1])
+    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrolled_count(service) == 1
+
+    # Telegram gives the Stars back, and retries its webhook once.
+    refund = refunded_payment(chat, purchase_id, STARS, "tgch_refund_me")
+    for _ in range(2):
+        assert (await service.post_telegram(refund)).status_code == 200
+    await telegram.wait_for(lambda c: "has been refunded" in " ".join(telegram.texts_to(chat)))
+    status = await purchase_row(service, purchase_id)
+    assert status[:3] == ("refunded", "tgch_refund_me", "stars") and status[7] is not None
+    assert await enrollment(service, chat) == [("dropped", "paid", Decimal("239.20"))]
+    assert await enrolled_count(service) == 0
+    told = [t for t in telegram.texts_to(chat) if "has been refunded" in t]
+    assert len(told) == 1 and "course is closed to you now" in told[0]
+
+    # The paid lesson is closed again; nothing is recorded for it.
+    progress = await service.scalar("SELECT count(*) FROM lesson_progress")
+    await service.telegram_taps(chat, f"lesson:{COTTON_2}")
+    await telegram.wait_for(lambda c: "Buy the course to open it" in telegram.texts_to(chat)[-1])
+    assert await service.scalar("SELECT count(*) FROM lesson_progress") == progress
+
+
+async def test_stars_refund_of_a_charge_we_never_saw_changes_nothing(stars_shop: Shop) -> None:
+    service, telegram = stars_shop.service, stars_shop.service.fakes.telegram
+    chat = await telegram_farmer(service)
+    await invoice_for(service, chat)
+    purchase_id = await purchase_of(service, chat)
+    before = await purchase_row(service, purchase_id)
+    refund = refunded_payment(chat, "not-a-purchase", STARS, "tgch_stranger")
+    assert (await service.post_telegram(refund)).status_code == 200
+    await telegram.wait_for(lambda c: "returned your Stars" in telegram.texts_to(chat)[-1])
+    assert await purchase_row(service, purchase_id) == before
+    assert await enrollment(service, chat) == []
