@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # (then run `krishi worker` processes for them).
     run_sender: bool = True
 
+    # Retention windows in days (bot/retention.py says why these lengths).
+    retention_dedup_days: float = 3.0
+    retention_messages_days: float = 90.0
+
     timezone: str = "Asia/Kolkata"
     max_body_bytes: int = 256 * 1024
     log_json: bool = True

@@ -3,6 +3,7 @@ service, each with its exact status and the rows counted before and after."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -11,6 +12,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.jobs import JOBS
+from bot.retention import RETENTION_JOB, prune_old_rows
+from bot.runtime import Runtime
 from tests.e2e.test_broadcasts import (
     ServiceFactory,
     api,
@@ -224,3 +228,86 @@ async def test_stars_refund_of_a_charge_we_never_saw_changes_nothing(stars_shop:
     await telegram.wait_for(lambda c: "returned your Stars" in telegram.texts_to(chat)[-1])
     assert await purchase_row(service, purchase_id) == before
     assert await enrollment(service, chat) == []
+
+
+# --- Retention ----------------------------------------------------------------------
+
+
+async def test_retention_prunes_old_dedup_keys_and_finished_messages_only(
+    service: Service,
+) -> None:
+    telegram = service.fakes.telegram
+    old_chat, new_chat = service.new_chat_id(), service.new_chat_id()
+    old_update = service.telegram_message(old_chat, "/help")
+    new_update = service.telegram_message(new_chat, "/help")
+    for chat, update in ((old_chat, old_update), (new_chat, new_update)):
+        assert (await service.post_telegram(update)).status_code == 200
+        await telegram.wait_for(lambda c, chat=chat: len(telegram.sent_to(chat)) >= 1)
+    await settle_outbox(service)
+
+    # The first farmer's exchange happened long ago; one message of theirs is still owed.
+    await service.execute(
+        "UPDATE inbound_events SET received_at = now() - interval '4 days' WHERE external_id = :u",
+        u=str(old_update["update_id"]),
+    )
+    await service.execute(
+        "UPDATE outbound_messages o SET created_at = now() - interval '91 days'"
+        " FROM channel_identities ci WHERE ci.id = o.identity_id AND ci.external_id = :e",
+        e=str(old_chat),
+    )
+    owed = await service.scalar(
+        "SELECT min(o.id) FROM outbound_messages o JOIN channel_identities ci"
+        " ON ci.id = o.identity_id WHERE ci.external_id = :e",
+        e=str(old_chat),
+    )
+    await service.execute(
+        "UPDATE outbound_messages SET status = 'queued',"
+        " next_attempt_at = now() + interval '1 year' WHERE id = :i",
+        i=owed,
+    )
+    assert owed is not None
+    before = await service.row_counts()
+    old_finished = int(
+        await service.scalar(
+            "SELECT count(*) FROM outbound_messages WHERE created_at < now() - interval '90 days'"
+            " AND status NOT IN ('queued', 'sending')"
+        )
+    )
+    assert old_finished >= 1
+
+    runtime = Runtime.open(service.settings, service.settings.database_url)
+    try:
+        pruned = await prune_old_rows(runtime)
+        again = await prune_old_rows(runtime)
+    finally:
+        await runtime.close()
+
+    assert pruned == {"inbound_events": 1, "outbound_messages": old_finished}
+    assert again == {"inbound_events": 0, "outbound_messages": 0}
+    after = await service.row_counts()
+    assert after["inbound_events"] == before["inbound_events"] - 1
+    assert after["outbound_messages"] == before["outbound_messages"] - old_finished
+    assert after["users"] == before["users"]  # farmers and their learning stay
+    assert await service.scalar("SELECT status FROM outbound_messages WHERE id = :i", i=owed) == (
+        "queued"
+    )
+
+    # A retry of the recent delivery is still recognised: no second reply, no new row.
+    sent = len(telegram.sent_to(new_chat))
+    assert (await service.post_telegram(new_update)).status_code == 200
+    await settle_outbox(service)
+    assert len(telegram.sent_to(new_chat)) == sent
+    assert (await service.row_counts())["inbound_events"] == after["inbound_events"]
+    assert RETENTION_JOB in JOBS.schedules
+
+
+async def settle_outbox(service: Service) -> None:
+    """Wait until nothing due is queued or sending (owed rows far in the future aside)."""
+    for _ in range(100):
+        if not await service.scalar(
+            "SELECT count(*) FROM outbound_messages WHERE status IN ('queued', 'sending')"
+            " AND next_attempt_at < now() + interval '1 day'"
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("replies still queued")
