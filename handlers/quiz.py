@@ -96,7 +96,10 @@ def _paid(course_id: uuid.UUID) -> list[Reply]:
 async def _refused(turn: Turn, quiz_id: uuid.UUID) -> list[Reply] | None:
     """The lessons' access rule, for a quiz named by a payload: None when the farmer
     may open it, else the kind answer. A forged or stale id opens nothing."""
-    access = await q.quiz_access(turn.session, quiz_id, turn.farmer.user_id)
+    return _access_refused(await q.quiz_access(turn.session, quiz_id, turn.farmer.user_id))
+
+
+def _access_refused(access: lessons_q.CourseAccess | None) -> list[Reply] | None:
     if access is None:
         return _not_available()
     if not access.is_open_to:
@@ -188,7 +191,7 @@ async def resume(turn: Turn) -> list[Reply]:
     if state is None or state.user_id != turn.farmer.user_id or state.status != "in_progress":
         return [Reply(_("This quiz attempt is already over."))]
     # Opened earlier, but the course may have been refunded or unpublished since.
-    refused = await _refused(turn, state.quiz_id)
+    refused = _access_refused(state.access)
     if refused is not None:
         return refused
     if state.out_of_time:
@@ -232,6 +235,9 @@ async def answer_button(turn: Turn) -> list[Reply]:
         or not option_text.isdigit()
     ):
         return [Reply(_("That answer is from an old question."))]
+    refused = _access_refused(state.access)
+    if refused is not None:
+        return refused
     if state.status != "in_progress" or int(index_text) != state.current_index:
         return await _where_you_are(turn, state)
     return await _grade(turn, state, option_index=int(option_text), typed=None)
@@ -244,6 +250,10 @@ async def answer_text(turn: Turn) -> list[Reply]:
     if state is None or state.status != "in_progress":
         turn.goto("idle")
         return [Reply(_("This quiz attempt is already over."))]
+    refused = _access_refused(state.access)
+    if refused is not None:
+        turn.goto("idle")
+        return refused
     return await _grade(turn, state, option_index=None, typed=turn.inbound.text)
 
 

@@ -187,3 +187,19 @@ async def test_forged_payloads_of_every_prefix_open_nothing(service: Service) ->
         )
         == 0
     )
+
+    # The victim's purchase is refunded (the enrolment dropped): the attempt they had
+    # open stops too, by button and by typed answer.
+    await service.execute(
+        "UPDATE course_enrollments SET status = 'dropped' WHERE course_id = :c", c=PAID
+    )
+    before = await counts(service)
+    for payload in (f"qa:{attempt}:0:0", f"qresume:{attempt}"):
+        replies = await tap_and_wait(service, victim, payload)
+        assert any(f"buy:{PAID}" in buttons(call) for call in replies), payload
+    telegram = service.fakes.telegram
+    sent = len(telegram.sent_to(victim))
+    await service.telegram_says(victim, "True")
+    await telegram.wait_for(lambda _calls: len(telegram.sent_to(victim)) > sent)
+    assert "SECRET" not in " ".join(telegram.texts_to(victim)[sent:])
+    assert await counts(service) == before
