@@ -60,16 +60,25 @@ def test_neighbouring_digits_do_not_hide_the_number() -> None:
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
+    """Each test starts from uvicorn's loggers at INFO (an e2e test's server may have
+    left them at WARNING) and leaves them as they were."""
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
     saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
-        for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+        name: (
+            logging.getLogger(name).handlers[:],
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
+        for name in names
     }
-    level = logging.getLogger().level
+    for name in names[1:]:
+        logging.getLogger(name).setLevel(logging.INFO)
     yield
-    for name, (handlers, propagate) in saved.items():
-        logging.getLogger(name).handlers[:] = handlers
-        logging.getLogger(name).propagate = propagate
-    logging.getLogger().setLevel(level)
+    for name, (handlers, propagate, level) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.setLevel(level)
 
 
 def _lines(err: str) -> list[dict[str, object]]:

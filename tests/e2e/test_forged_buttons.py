@@ -198,8 +198,8 @@ async def test_forged_payloads_of_every_prefix_open_nothing(service: Service) ->
         replies = await tap_and_wait(service, victim, payload)
         assert any(f"buy:{PAID}" in buttons(call) for call in replies), payload
     telegram = service.fakes.telegram
-    sent = len(telegram.sent_to(victim))
+    so_far = len(telegram.sent_to(victim))
     await service.telegram_says(victim, "True")
-    await telegram.wait_for(lambda _calls: len(telegram.sent_to(victim)) > sent)
-    assert "SECRET" not in " ".join(telegram.texts_to(victim)[sent:])
+    await telegram.wait_for(lambda _calls: len(telegram.sent_to(victim)) > so_far)
+    assert "SECRET" not in " ".join(telegram.texts_to(victim)[so_far:])
     assert await counts(service) == before
