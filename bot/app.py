@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -134,7 +135,17 @@ def create_app(
                 await workers.stop()
             await rt.close()
 
-    app = FastAPI(title="Krishi Learn", version="0.1.0", lifespan=lifespan)
+    # The API's schema and its pages are a map for attackers too: served only when the
+    # operator says so (API_DOCS_PUBLIC).
+    docs = settings.api_docs_public
+    app = FastAPI(
+        title="Krishi Learn",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.add_middleware(
         BodyLimit, webhooks=settings.max_body_bytes, default=settings.max_api_body_bytes
     )
@@ -154,8 +165,16 @@ def create_app(
             {"status": "ready", "database": "embedded" if rt.embedded else "external"}
         )
 
-    @app.get("/metrics")
-    async def prometheus() -> Response:
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        """Prometheus, for the holder of METRICS_TOKEN only; without one it is off (404)."""
+        token = settings.metrics_token
+        if token is None or not token.get_secret_value():
+            raise HTTPException(status_code=404)
+        given = request.headers.get("authorization", "")
+        expected = "Bearer " + token.get_secret_value()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise HTTPException(401, "bad metrics token", headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def record(rt: Runtime, inbound: Inbound) -> None:

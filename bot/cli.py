@@ -98,6 +98,7 @@ def serve(
         port=port,
         workers=web_workers,
         log_level="warning",
+        log_config=logs.uvicorn_log_config(settings.log_json),
         access_log=False,
         proxy_headers=True,
     )

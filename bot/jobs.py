@@ -78,6 +78,7 @@ async def enqueue(
 
 def _load_features() -> None:
     """Import the modules that register jobs, so a worker knows every entrypoint."""
+    import bot.retention  # noqa: F401
     import handlers.router  # noqa: F401  (features register their jobs on import)
 
 

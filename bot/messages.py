@@ -16,12 +16,14 @@ Channel = Literal["telegram", "whatsapp", "console"]
 
 @dataclass(frozen=True, slots=True)
 class ChannelPayment:
-    """A payment the channel reports as done (Telegram's `successful_payment`)."""
+    """A payment the channel reports as done (Telegram's `successful_payment`), or
+    as given back (`refunded_payment`, with `refunded` set)."""
 
     currency: str  # "XTR" for Telegram Stars
     amount: int  # in the currency's smallest unit: whole stars for XTR
     payload: str  # the invoice payload we sent: the purchase id
     charge_id: str  # the channel's id of the payment (needed to refund it)
+    refunded: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     upi_payee_name: str = "Krishi Learn"
 
     admin_api_token: SecretStr | None = None
+    # GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404.
+    metrics_token: SecretStr | None = None
+    # /docs, /redoc and /openapi.json are served only when this is on.
+    api_docs_public: bool = False
 
     # Sender limits. Telegram: 30 msg/s per bot, about 1 msg/s per chat with short
     # bursts allowed; WhatsApp via Twilio: 80 msg/s per sender number.
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
     # Turn-worker loops per process (`krishi serve` and `krishi worker`): two keep the
     # database busy while one of them runs Python.
     turn_workers: int = 2
+
+    # Retention windows in days (bot/retention.py says why these lengths).
+    retention_dedup_days: float = 3.0
+    retention_messages_days: float = 90.0
 
     timezone: str = "Asia/Kolkata"
     # Bodies past these are refused (413) before they are read: webhooks, then all else.

@@ -99,6 +99,9 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # No pre-ping: it costs a round trip per turn. Connections the server
         # closed (a restart, a terminated backend) are dropped at checkout instead.
         pool_recycle=1800,
+        # Statement errors and echo never show the values bound: farmers' words,
+        # names and numbers would end up in the logs.
+        hide_parameters=True,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "krishi"}},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)

@@ -7,6 +7,7 @@ buy:<course>  ─► a pending purchase (reused while its link is open), the pri
                  a link: a Razorpay payment link, else a static UPI link and its QR code;
                  on Telegram with TELEGRAM_PAYMENTS=stars, a Telegram Stars invoice
 successful_payment (Telegram Stars) ─► settled like any provider's Paid event
+refunded_payment (Telegram Stars)   ─► settled like any provider's Refunded event
 owned already ─► says so, offers to continue
 
 `settle(event)` runs outside any turn (gateway webhook, reconciliation job, admin
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_money, format_number, use_language
 from bot.jobs import JOBS, enqueue
-from bot.messages import Channel, Inbound, Option, Reply
+from bot.messages import Channel, ChannelPayment, Inbound, Option, Reply
 from bot.payments import razorpay, upi
 from bot.payments.events import (
     SETTLEMENTS,
@@ -654,14 +655,14 @@ class _FarmerMessages:
 
 
 async def stars_paid(turn: Turn) -> list[Reply]:
-    """Answers Telegram's successful_payment: settles the purchase as any provider's Paid."""
-    # bot.turns imports the router, which imports this module: import it when used.
-    from bot.turns import MENU_KEY
-
+    """Answers Telegram's successful_payment: settles the purchase as any provider's Paid
+    (and refunded_payment as any provider's Refunded)."""
     payment = turn.inbound.payment
     assert payment is not None
     purchase_id = parse_uuid(payment.payload)
     purchase = await q.get_purchase(turn.session, purchase_id) if purchase_id else None
+    if payment.refunded:
+        return await _stars_refunded(turn, payment, purchase)
     amount, currency = payment.amount, payment.currency
     if (
         purchase is not None
@@ -687,13 +688,48 @@ async def stars_paid(turn: Turn) -> list[Reply]:
         return [
             Reply(_("We have received your payment. Our team will check it and write to you soon."))
         ]
-    # The settlement told the farmer and moved the conversation on (to the first
-    # lesson's menu); this turn ends where it left it.
+    return await _where_settlement_left(turn)
+
+
+async def _where_settlement_left(turn: Turn) -> list[Reply]:
+    """The settlement told the farmer and moved the conversation on (to the first
+    lesson's menu, say); this turn ends where it left it."""
+    # bot.turns imports the router, which imports this module: import it when used.
+    from bot.turns import MENU_KEY
+
     conversation = await turns_q.lock_conversation(turn.session, turn.farmer.user_id)
     data = dict(conversation.data)
     turn.menu = data.pop(MENU_KEY, [])
     turn.state, turn.data = conversation.state, data
     return []
+
+
+async def _stars_refunded(
+    turn: Turn, payment: ChannelPayment, purchase: q.Purchase | None
+) -> list[Reply]:
+    """Telegram gave the Stars back: the purchase is refunded and the course closed,
+    exactly as a gateway's refund. Telegram refunds a Stars payment only whole."""
+    if purchase is not None and purchase.payment_id not in (None, payment.charge_id):
+        purchase = None  # the payload names a purchase another charge paid: go by the charge
+    outcome = await settle(
+        turn.session,
+        turn.settings,
+        Refunded(
+            provider=STARS,
+            purchase_id=purchase.id if purchase is not None else None,
+            payment_id=payment.charge_id,
+            refund_id=f"stars:{payment.charge_id}",
+            refunded_minor=(
+                minor_units(purchase.final_amount, purchase.currency)
+                if purchase is not None and payment.currency.upper() == STARS_CURRENCY
+                else payment.amount
+            ),
+            paid_minor=payment.amount,
+        ),
+    )
+    if outcome is Outcome.UNKNOWN:
+        return [Reply(_("Telegram has returned your Stars to you."))]
+    return await _where_settlement_left(turn)
 
 
 # --- Confirmations that do not come from a webhook ---------------------------------

@@ -80,12 +80,42 @@ async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> list[Reply]:
     ]
 
 
+def _not_available() -> list[Reply]:
+    return [Reply(_("Sorry, this quiz is not available."))]
+
+
+def _paid(course_id: uuid.UUID) -> list[Reply]:
+    return [
+        Reply(
+            _("This quiz is part of a paid course. Buy the course to open it."),
+            options=(Option(_("💳 Buy this course"), f"buy:{course_id}"),),
+        )
+    ]
+
+
+async def _refused(turn: Turn, quiz_id: uuid.UUID) -> list[Reply] | None:
+    """The lessons' access rule, for a quiz named by a payload: None when the farmer
+    may open it, else the kind answer. A forged or stale id opens nothing."""
+    return _access_refused(await q.quiz_access(turn.session, quiz_id, turn.farmer.user_id))
+
+
+def _access_refused(access: lessons_q.CourseAccess | None) -> list[Reply] | None:
+    if access is None:
+        return _not_available()
+    if not access.is_open_to:
+        return _paid(access.course_id)
+    return None
+
+
 async def open_quiz(turn: Turn) -> list[Reply]:
     """Answers `quiz:<id>`: the quiz's intro (or resume); asks to start."""
     quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
     if quiz is None:
-        return [Reply(_("Sorry, this quiz is not available."))]
+        return _not_available()
+    refused = await _refused(turn, quiz.id)
+    if refused is not None:
+        return refused
     return await offer_quiz(turn, quiz)
 
 
@@ -105,7 +135,16 @@ async def quiz_command(turn: Turn) -> list[Reply]:
 async def course_quizzes(turn: Turn) -> list[Reply]:
     """Answers `quizlist:<course>`: the course's quizzes; asks which to open."""
     course_id = parse_uuid(turn.arg)
-    quizzes = await q.quizzes_of_course(turn.session, course_id) if course_id else []
+    access = (
+        await lessons_q.course_access(turn.session, course_id, turn.farmer.user_id)
+        if course_id
+        else None
+    )
+    if access is None:
+        return [Reply(_("Sorry, this course is not available."))]
+    if not access.is_open_to:
+        return _paid(access.course_id)
+    quizzes = await q.quizzes_of_course(turn.session, access.course_id)
     if not quizzes:
         return [Reply(_("This course has no quizzes."))]
     return [
@@ -121,7 +160,10 @@ async def start(turn: Turn) -> list[Reply]:
     quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
     if quiz is None or quiz.question_count == 0:
-        return [Reply(_("Sorry, this quiz is not available."))]
+        return _not_available()
+    refused = await _refused(turn, quiz.id)
+    if refused is not None:
+        return refused
     order = await q.question_ids(turn.session, quiz.id)
     if quiz.shuffle_questions:
         random.shuffle(order)
@@ -148,6 +190,10 @@ async def resume(turn: Turn) -> list[Reply]:
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
     if state is None or state.user_id != turn.farmer.user_id or state.status != "in_progress":
         return [Reply(_("This quiz attempt is already over."))]
+    # Opened earlier, but the course may have been refunded or unpublished since.
+    refused = _access_refused(state.access)
+    if refused is not None:
+        return refused
     if state.out_of_time:
         return await _close(turn, state, "expired")
     return [await _ask(turn, state)]
@@ -189,6 +235,9 @@ async def answer_button(turn: Turn) -> list[Reply]:
         or not option_text.isdigit()
     ):
         return [Reply(_("That answer is from an old question."))]
+    refused = _access_refused(state.access)
+    if refused is not None:
+        return refused
     if state.status != "in_progress" or int(index_text) != state.current_index:
         return await _where_you_are(turn, state)
     return await _grade(turn, state, option_index=int(option_text), typed=None)
@@ -201,6 +250,10 @@ async def answer_text(turn: Turn) -> list[Reply]:
     if state is None or state.status != "in_progress":
         turn.goto("idle")
         return [Reply(_("This quiz attempt is already over."))]
+    refused = _access_refused(state.access)
+    if refused is not None:
+        turn.goto("idle")
+        return refused
     return await _grade(turn, state, option_index=None, typed=turn.inbound.text)
 
 

@@ -29,6 +29,8 @@ from tests.fakes import FakeTelegram, FakeTwilio, bound_socket, serve
 TELEGRAM_SECRET = "s3cret-token"
 TWILIO_TOKEN = "twilio-auth-token"
 WHATSAPP_FROM = "+14155238886"
+METRICS_TOKEN = "metrics-token-for-tests"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 _update_ids = itertools.count(int(time.time() * 1000) % 10**9)
 _message_sids = itertools.count(1)
 
@@ -64,6 +66,9 @@ def service_settings(
         "provider_timeout_s": 2.0,
         "telegram_chat_burst": 50,
         "log_json": False,
+        # The API tests read the schema; the hardening tests turn these off again.
+        "api_docs_public": True,
+        "metrics_token": SecretStr(METRICS_TOKEN),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

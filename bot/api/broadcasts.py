@@ -96,7 +96,9 @@ async def _broadcast_of_actor(
         raise HTTPException(404, "no such broadcast")
     _exists, owner = await admin_q.content_owner(session, "courses", broadcast.course_id)
     me = instructor_of(actor)
-    if me is not None and me not in (owner, broadcast.instructor_id):
+    # The course's current owner only: an instructor who wrote it but no longer owns
+    # the course (it was handed to someone else) may neither read nor cancel it.
+    if me is not None and me != owner:
         raise HTTPException(403, "this broadcast belongs to another instructor")
     return broadcast
 

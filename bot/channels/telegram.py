@@ -99,13 +99,15 @@ def _read_update(update: Update) -> tuple[Inbound | None, WebhookAnswer | None]:
     if message is None or message.chat.type != "private":
         return None, None  # edits, channel posts, groups: not a conversation with a farmer
     user = message.from_user
-    paid = message.successful_payment
+    paid = message.successful_payment or message.refunded_payment
     payment = (
         ChannelPayment(
             currency=paid.currency,
             amount=paid.total_amount,
             payload=paid.invoice_payload,
             charge_id=paid.telegram_payment_charge_id,
+            # Stars given back (by refundStarPayment, or by Telegram after a dispute).
+            refunded=message.refunded_payment is not None,
         )
         if paid is not None
         else None

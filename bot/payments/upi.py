@@ -73,3 +73,15 @@ def pay_page(uri: str, *, qr_src: str, amount: str, payee: str) -> str:
         f"<p><img src='{html.escape(qr_src, quote=True)}' alt='UPI QR' width='280'></p>"
         "</body></html>"
     )
+
+
+def closed_page(message: str, *, payee: str) -> str:
+    """What an old pay link shows once its purchase is settled: no link, no QR."""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(payee)}</title></head>"
+        "<body style='font-family:sans-serif;text-align:center;padding:1em'>"
+        f"<h2>{html.escape(payee)}</h2><p style='font-size:1.2em'>{html.escape(message)}</p>"
+        "</body></html>"
+    )

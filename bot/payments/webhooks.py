@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from bot.i18n import format_money, use_language
+from bot.i18n import _, format_money, use_language
 from bot.payments import razorpay, upi
 from bot.runtime import Runtime, RuntimeDep, runtime_of
 from db.queries import payments as payments_q
@@ -65,30 +65,48 @@ async def razorpay_webhook(request: Request, body: SignedBody, rt: RuntimeDep) -
     return Response(status_code=200)
 
 
-async def _upi_purchase(rt: Runtime, purchase_id: uuid.UUID) -> payments_q.Purchase:
+# The pay page and QR name one farmer's purchase: no shared cache may keep them, and
+# they stop working once the purchase is settled (paid, failed, refunded or being
+# checked), so an old link or screenshot cannot be paid a second time.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _upi_purchase(rt: Runtime, purchase_id: uuid.UUID) -> tuple[payments_q.Purchase, str]:
+    """The static UPI purchase and its buyer's language; 404 if there is none."""
     async with rt.sessionmaker() as session:
         purchase = await payments_q.get_purchase(session, purchase_id)
+        buyer = await payments_q.contact(session, purchase.user_id) if purchase else None
     if purchase is None or purchase.provider != upi.PROVIDER or not purchase.link_url:
-        raise HTTPException(status_code=404, detail="no such UPI payment")
-    return purchase
+        raise HTTPException(status_code=404, detail="no such UPI payment", headers=NO_STORE)
+    return purchase, buyer.language if buyer else "en"
+
+
+def _payable(purchase: payments_q.Purchase) -> bool:
+    return purchase.status == "pending" and not purchase.review_reason
 
 
 @router.get("/media/upi/{purchase_id}.png")
 async def upi_qr(purchase_id: uuid.UUID, rt: RuntimeDep) -> Response:
     """The QR code of a static UPI purchase, drawn from its row on every request."""
-    purchase = await _upi_purchase(rt, purchase_id)
+    purchase, _language = await _upi_purchase(rt, purchase_id)
+    if not _payable(purchase):
+        raise HTTPException(status_code=410, detail="this payment is closed", headers=NO_STORE)
     assert purchase.link_url is not None
-    return Response(
-        upi.qr_png(purchase.link_url),
-        media_type="image/png",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return Response(upi.qr_png(purchase.link_url), media_type="image/png", headers=NO_STORE)
 
 
 @router.get("/pay/upi/{purchase_id}")
 async def upi_pay_page(purchase_id: uuid.UUID, rt: RuntimeDep) -> HTMLResponse:
     """Opens the farmer's UPI app with the purchase's deep link (chat buttons cannot)."""
-    purchase = await _upi_purchase(rt, purchase_id)
+    purchase, language = await _upi_purchase(rt, purchase_id)
+    if not _payable(purchase):
+        with use_language(language):
+            closed = upi.closed_page(
+                _("This payment is closed, so there is nothing to pay here. "
+                  "Please go back to the chat."),
+                payee=rt.settings.upi_payee_name,
+            )  # fmt: skip
+        return HTMLResponse(closed, status_code=410, headers=NO_STORE)
     assert purchase.link_url is not None
     with use_language("en"):
         amount = format_money(purchase.final_amount, purchase.currency)
@@ -98,5 +116,6 @@ async def upi_pay_page(purchase_id: uuid.UUID, rt: RuntimeDep) -> HTMLResponse:
             qr_src=upi.qr_url(rt.settings.public_base_url, purchase.id),
             amount=amount,
             payee=rt.settings.upi_payee_name,
-        )
+        ),
+        headers=NO_STORE,
     )

@@ -190,13 +190,13 @@ async def latest_broadcasts(
     course_id: uuid.UUID | None = None,
     limit: int = 5,
 ) -> list[BroadcastRow]:
-    """The newest broadcasts of an instructor's courses (all courses when None), newest first."""
+    """The newest broadcasts of the courses an instructor owns now (all courses when
+    None), newest first; who wrote them does not matter."""
     rows = await session.execute(
         text(
             _BROADCAST
             + """
-             WHERE (CAST(:instructor AS uuid) IS NULL OR c.instructor_id = :instructor
-                    OR b.instructor_id = :instructor)
+             WHERE (CAST(:instructor AS uuid) IS NULL OR c.instructor_id = :instructor)
                AND (CAST(:course AS uuid) IS NULL OR b.course_id = :course)
              ORDER BY b.created_at DESC LIMIT :limit
             """

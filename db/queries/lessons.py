@@ -39,12 +39,56 @@ class LessonView:
 
     @property
     def is_open_to(self) -> bool:
-        """Enrolled, or a free preview, may read it; a free course enrolls on the way.
+        return is_open_to(self.enrollment_status, self.is_preview, self.course_price)
 
-        A dropped enrollment (a refunded purchase) opens no more than no enrollment.
-        """
-        enrolled = self.enrollment_status not in (None, "dropped")
-        return enrolled or self.is_preview or self.course_price <= 0
+
+def is_open_to(enrollment_status: str | None, is_preview: bool, course_price: Decimal) -> bool:
+    """The access rule of a published course's content (lessons, quizzes): enrolled, a
+    free preview, or a free course (which enrols on the way) may open it.
+
+    A dropped enrollment (a refunded purchase) opens no more than no enrollment.
+    Unpublished courses are not found at all by the queries that apply this rule.
+    """
+    enrolled = enrollment_status not in (None, "dropped")
+    return enrolled or is_preview or course_price <= 0
+
+
+@dataclass(frozen=True, slots=True)
+class CourseAccess:
+    """What the access rule needs to know about a published course and one farmer."""
+
+    course_id: uuid.UUID
+    course_price: Decimal
+    enrollment_status: str | None
+    is_preview: bool = False
+
+    @property
+    def is_open_to(self) -> bool:
+        return is_open_to(self.enrollment_status, self.is_preview, self.course_price)
+
+
+_PRICE = "coalesce(c.price, 0) * (100 - coalesce(c.discount_percent, 0)) / 100"
+
+
+async def course_access(
+    session: AsyncSession, course_id: uuid.UUID, user_id: uuid.UUID
+) -> CourseAccess | None:
+    """The farmer's access to a published course; None if there is no such course."""
+    row = (
+        await session.execute(
+            text(
+                f"""
+                SELECT c.id AS course_id, {_PRICE} AS course_price,
+                       e.status AS enrollment_status
+                  FROM courses c
+                  LEFT JOIN course_enrollments e ON e.course_id = c.id AND e.user_id = :user
+                 WHERE c.id = :course AND c.is_published
+                """
+            ),
+            {"course": course_id, "user": user_id},
+        )
+    ).one_or_none()
+    return CourseAccess(**row._mapping) if row is not None else None
 
 
 _LESSON = """
@@ -81,7 +125,8 @@ async def first_open_lesson(
         await session.execute(
             text(
                 _LESSON
-                + """ WHERE l.course_id = :course AND p.status IS DISTINCT FROM 'completed'
+                + """ WHERE l.course_id = :course AND c.is_published
+                        AND p.status IS DISTINCT FROM 'completed'
                       ORDER BY l.order_index LIMIT 1"""
             ),
             {"course": course_id, "user": user_id},
@@ -96,7 +141,8 @@ async def next_lesson(
     row = (
         await session.execute(
             text(
-                _LESSON + " WHERE l.course_id = :course AND l.order_index > :after"
+                _LESSON + " WHERE l.course_id = :course AND c.is_published"
+                " AND l.order_index > :after"
                 " ORDER BY l.order_index LIMIT 1"
             ),
             {"course": course_id, "after": after_order, "user": user_id},

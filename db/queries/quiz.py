@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.queries.lessons import CourseAccess
+
 
 @dataclass(frozen=True, slots=True)
 class QuizInfo:
@@ -42,6 +44,33 @@ _QUIZ = """
 async def get_quiz(session: AsyncSession, quiz_id: uuid.UUID) -> QuizInfo | None:
     row = (await session.execute(text(_QUIZ + " WHERE q.id = :id"), {"id": quiz_id})).one_or_none()
     return QuizInfo(**row._mapping) if row else None
+
+
+async def quiz_access(
+    session: AsyncSession, quiz_id: uuid.UUID, user_id: uuid.UUID
+) -> CourseAccess | None:
+    """The farmer's access to a quiz, by its course's rule (its lesson's preview flag
+    counts); None if the quiz or its published course does not exist."""
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT c.id AS course_id,
+                       coalesce(c.price, 0) * (100 - coalesce(c.discount_percent, 0)) / 100
+                           AS course_price,
+                       e.status AS enrollment_status,
+                       coalesce(l.is_preview, false) AS is_preview
+                  FROM quizzes q
+                  LEFT JOIN course_lessons l ON l.id = q.lesson_id
+                  JOIN courses c ON c.id = coalesce(q.course_id, l.course_id)
+                  LEFT JOIN course_enrollments e ON e.course_id = c.id AND e.user_id = :user
+                 WHERE q.id = :quiz AND c.is_published
+                """
+            ),
+            {"quiz": quiz_id, "user": user_id},
+        )
+    ).one_or_none()
+    return CourseAccess(**row._mapping) if row is not None else None
 
 
 async def quiz_of_lesson(session: AsyncSession, lesson_id: uuid.UUID) -> QuizInfo | None:
@@ -201,6 +230,9 @@ class AttemptState:
     quiz: QuizInfo
     # The question at current_index (None once every question is answered).
     question: Question | None
+    # The attempt's farmer's access to the quiz now (None: its course is unpublished
+    # or gone): a refund or an unpublished course stops an attempt already open.
+    access: CourseAccess | None = None
 
     @property
     def total(self) -> int:
@@ -240,10 +272,18 @@ async def lock_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptS
                        coalesce(z.show_correct_answer, true) AS show_correct_answer,
                        coalesce(z.is_required, true) AS is_required,
                        cardinality(p.question_ids) AS question_count,
+                       c.id AS access_course_id,
+                       coalesce(c.price, 0) * (100 - coalesce(c.discount_percent, 0)) / 100
+                           AS access_price,
+                       e.status AS access_enrollment, coalesce(zl.is_preview, false) AS access_preview,
                        {_QUESTION_COLUMNS}
                   FROM quiz_attempt_progress p
                   JOIN quiz_attempts a ON a.id = p.attempt_id
                   JOIN quizzes z ON z.id = p.quiz_id
+                  LEFT JOIN course_lessons zl ON zl.id = z.lesson_id
+                  LEFT JOIN courses c ON c.id = coalesce(z.course_id, zl.course_id)
+                                     AND c.is_published
+                  LEFT JOIN course_enrollments e ON e.course_id = c.id AND e.user_id = p.user_id
                   LEFT JOIN quiz_questions qq ON qq.id = p.question_ids[p.current_index + 1]
                  WHERE p.attempt_id = :a
                    FOR UPDATE OF p
@@ -263,6 +303,8 @@ async def lock_attempt(session: AsyncSession, attempt_id: uuid.UUID) -> AttemptS
         row.attempt_id, row.user_id, row.quiz_id, row.attempt_number, row.question_ids,
         row.current_index, row.status, row.started_at, row.deadline_at, row.now, quiz,
         _question(row),
+        CourseAccess(row.access_course_id, row.access_price, row.access_enrollment,
+                     row.access_preview) if row.access_course_id is not None else None,
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import json
 
 from bot.i18n import _, use_language
 from tests.fakes import FakeTelegram, FakeTwilio
-from tests.harness import Service
+from tests.harness import METRICS, Service
 
 
 def tr(language: str, message: str) -> str:
@@ -325,6 +325,6 @@ async def test_health_readiness_and_metrics(service: Service) -> None:
     ready = (await service.http.get("/readyz")).json()
     assert ready["status"] == "ready"
     await service.telegram_says(service.new_chat_id(), "/help")
-    metrics = (await service.http.get("/metrics")).text
+    metrics = (await service.http.get("/metrics", headers=METRICS)).text
     assert 'krishi_inbound_total{channel="telegram",outcome="handled"}' in metrics
     assert "krishi_turn_seconds_bucket" in metrics
