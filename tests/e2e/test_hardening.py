@@ -247,7 +247,7 @@ async def test_retention_prunes_old_dedup_keys_and_finished_messages_only(
 
     # The first farmer's exchange happened long ago; one message of theirs is still owed.
     await service.execute(
-        "UPDATE inbound_events SET received_at = now() - interval '4 days' WHERE external_id = :u",
+        "UPDATE inbox SET received_at = now() - interval '4 days' WHERE provider_message_id = :u",
         u=str(old_update["update_id"]),
     )
     await service.execute(
@@ -282,10 +282,10 @@ async def test_retention_prunes_old_dedup_keys_and_finished_messages_only(
     finally:
         await runtime.close()
 
-    assert pruned == {"inbound_events": 1, "outbound_messages": old_finished}
-    assert again == {"inbound_events": 0, "outbound_messages": 0}
+    assert pruned == {"inbound_events": 0, "inbox": 1, "outbound_messages": old_finished}
+    assert again == {"inbound_events": 0, "inbox": 0, "outbound_messages": 0}
     after = await service.row_counts()
-    assert after["inbound_events"] == before["inbound_events"] - 1
+    assert after["inbox"] == before["inbox"] - 1
     assert after["outbound_messages"] == before["outbound_messages"] - old_finished
     assert after["users"] == before["users"]  # farmers and their learning stay
     assert await service.scalar("SELECT status FROM outbound_messages WHERE id = :i", i=owed) == (
@@ -297,7 +297,7 @@ async def test_retention_prunes_old_dedup_keys_and_finished_messages_only(
     assert (await service.post_telegram(new_update)).status_code == 200
     await settle_outbox(service)
     assert len(telegram.sent_to(new_chat)) == sent
-    assert (await service.row_counts())["inbound_events"] == after["inbound_events"]
+    assert (await service.row_counts())["inbox"] == after["inbox"]
     assert RETENTION_JOB in JOBS.schedules
 
 
