@@ -7,11 +7,24 @@ answers with `Reply` values. Neither side knows the other's details.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Channel = Literal["telegram", "whatsapp", "console"]
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> bool:
+    return _UNSTORABLE.search(text) is None
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL characters and lone surrogates, which PostgreSQL refuses."""
+    return _UNSTORABLE.sub("", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,15 @@ class Inbound:
     # Money the channel itself collected (Telegram Stars). Only a channel adapter
     # sets it, from the provider's own word (a verified webhook), never from text.
     payment: ChannelPayment | None = None
+
+    def __post_init__(self) -> None:
+        # Every channel's text passes here: a NUL or a lone surrogate (which PostgreSQL
+        # cannot store, and a provider may still send) is dropped, whichever field it
+        # came in, so no payload a provider can send fails a write.
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, str) and not _storable(value):
+                object.__setattr__(self, item.name, storable_text(value))
 
     @property
     def source(self) -> str:

@@ -257,12 +257,14 @@ class Service:
 
 @contextlib.asynccontextmanager
 async def start_service(
-    database_url: str, fakes: Fakes, **overrides: Any
+    database_url: str, fakes: Fakes, *, run_workers: bool = True, **overrides: Any
 ) -> AsyncIterator[Service]:
+    """The service on a real port. `run_workers=False`: the webhooks only record, and
+    the test runs the turn workers' batches itself (to know what shares a batch)."""
     sock = bound_socket()
     public = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = service_settings(database_url, fakes, public, **overrides)
-    app = create_app(settings, database_url=database_url)
+    app = create_app(settings, database_url=database_url, run_sender=run_workers)
     engine = make_engine(database_url, pool_size=2)
     async with serve(app, sock) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         yield Service(url, settings, fakes, http, engine)
