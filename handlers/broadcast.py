@@ -93,8 +93,7 @@ async def broadcast_command(turn: Turn) -> list[Reply]:
         return [Reply(_("You have no courses yet. The courses you teach will appear here."))]
     turn.goto("idle")
     options = tuple(
-        Option(f"{course.emoji or '📘'} {course.title}"[:60], f"bcc:{course.id}")
-        for course in courses
+        Option(f"{course.emoji or '📘'} {course.title}", f"bcc:{course.id}") for course in courses
     )
     return [
         Reply(
@@ -115,8 +114,7 @@ async def choose_course(turn: Turn) -> list[Reply]:
     lessons = await q.course_lessons(turn.session, course.id)
     turn.goto("broadcast_compose", course=str(course.id))
     options = tuple(
-        Option(f"📖 {lesson.order_index}. {lesson.title}"[:60], f"bcl:{lesson.id}")
-        for lesson in lessons
+        Option(f"📖 {lesson.order_index}. {lesson.title}", f"bcl:{lesson.id}") for lesson in lessons
     )
     return [
         Reply(

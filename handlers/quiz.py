@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,7 +112,7 @@ async def course_quizzes(turn: Turn) -> list[Reply]:
     return [
         Reply(
             _("Quizzes of this course:"),
-            options=tuple(Option(("❓ " + quiz.title)[:60], f"quiz:{quiz.id}") for quiz in quizzes),
+            options=tuple(Option("❓ " + quiz.title, f"quiz:{quiz.id}") for quiz in quizzes),
         )
     ]
 
@@ -164,7 +165,7 @@ async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
     choices = grading.options_of(question.options)
     if question.question_type in ("multiple_choice", "true_false"):
         options = tuple(
-            Option(str(choice["text"])[:60], f"qa:{state.attempt_id}:{state.current_index}:{i}")
+            Option(str(choice["text"]), f"qa:{state.attempt_id}:{state.current_index}:{i}")
             for i, choice in enumerate(choices)
         )
         return Reply(text, options=options)
@@ -282,17 +283,29 @@ async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
     return replies
 
 
+def score_line(result: q.Result) -> str:
+    """ "7 of 9 points · 6 of 7 questions right · 78%": points and questions named apart."""
+    points = ngettext("{score} of {possible} point", "{score} of {possible} points",
+                      result.possible).format(
+        score=format_number(result.score), possible=format_number(result.possible)
+    )  # fmt: skip
+    questions = ngettext(
+        "{right} of {total} question right", "{right} of {total} questions right", result.questions
+    ).format(right=format_number(result.right_answers), total=format_number(result.questions))
+    # A whole percent: "77.78%" is more precision than a farmer can use. A failed
+    # attempt rounds down, so 69.6% never reads as the 70% needed to pass.
+    rounding = ROUND_HALF_UP if result.passed else ROUND_FLOOR
+    percent = format_percentage(Decimal(result.percentage).quantize(Decimal(1), rounding))
+    return _("Your score: {points} · {questions} · {percent}").format(
+        points=points, questions=questions, percent=percent
+    )
+
+
 def result_reply(quiz: q.QuizInfo, result: q.Result, *, expired: bool) -> Reply:
     lines = []
     if expired:
         lines.append(_("⏰ Time is up for this quiz."))
-    lines.append(
-        _("Your score: {score} of {possible} ({percent})").format(
-            score=format_number(result.score),
-            possible=format_number(result.possible),
-            percent=format_percentage(result.percentage, 2),
-        )
-    )
+    lines.append(score_line(result))
     if result.ungraded:
         lines.append(_("Your written answers will count once your teacher checks them."))
     if result.passed:

@@ -174,11 +174,11 @@ async def test_roadmaps_list_the_farmers_language_first_and_show_ticked_steps(
     assert trn("hi", "About {n} hour", "About {n} hours", 12).format(n="12") in body
     steps = body[body.index(tr("hi", "Steps:")) :].splitlines()[1:]
     assert steps == [
-        "▫️ 1. Step 1 of Master smart irrigation",
+        "▫️ Step 1 of Master smart irrigation",
         "      📘 Drip irrigation",
-        "✅ 2. Step 2 of Master smart irrigation",
+        "✅ Step 2 of Master smart irrigation",
         "      📘 Canal water",
-        "▫️ 3. Step 3 of Master smart irrigation",
+        "▫️ Step 3 of Master smart irrigation",
         "      📘 Pump care",
     ]
     assert buttons(shown) == [
