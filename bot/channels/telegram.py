@@ -29,7 +29,6 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # A button shows about this many characters on a phone before Telegram cuts it with "…".
 BUTTON_LABEL_LIMIT = 40
-NUMBER_KEYS_PER_ROW = 5
 
 
 class TelegramSecret:
@@ -131,17 +130,11 @@ def answer_callback(callback_query_id: str) -> WebhookAnswer:
 
 
 def _keyboard(reply: Reply, layout: ButtonLayout) -> InlineKeyboardMarkup | None:
-    if layout.numbered:
-        # Numbers only: rows of small buttons, as a phone keypad would show them.
-        keys = [
-            InlineKeyboardButton(label, callback_data=payload) for label, payload in layout.buttons
-        ]
-        rows = [keys[i : i + NUMBER_KEYS_PER_ROW] for i in range(0, len(keys), NUMBER_KEYS_PER_ROW)]
-    else:
-        rows = [
-            [InlineKeyboardButton(label, callback_data=payload)]
-            for label, payload in layout.buttons
-        ]
+    # One button a row, numbers included: a row of small keys is easy to mistap with a
+    # thumb, and every option keeps its own line as in the body above.
+    rows = [
+        [InlineKeyboardButton(label, callback_data=payload)] for label, payload in layout.buttons
+    ]
     if reply.link:
         rows.append([InlineKeyboardButton(reply.link_label or reply.link, url=reply.link)])
     return InlineKeyboardMarkup(rows) if rows else None
