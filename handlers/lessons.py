@@ -186,6 +186,13 @@ async def next_command(turn: Turn) -> list[Reply]:
     """Answers /next: marks the current lesson done and sends the next one."""
     lesson = await _current_lesson(turn)
     if lesson is None:
+        # A preview on screen is not a course in progress, but "next" there means it.
+        lesson_id = parse_uuid(turn.data.get("lesson"))
+        on_screen = (
+            await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
+        )
+        if on_screen is not None and _is_paid_preview(on_screen):
+            return await finish_lesson(turn, on_screen)
         return _no_course()
     return await finish_lesson(turn, lesson)
 

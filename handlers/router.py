@@ -127,9 +127,15 @@ async def wrong_number(turn: Turn) -> list[Reply]:
     options = _current_options(turn)
     if not options:
         return [Reply(_("That choice is no longer available.")), main_menu(turn)]
-    hint = _("There is no option {number} here. Please send a number from 1 to {last}.").format(
-        number=clean_text(turn.inbound.text), last=format_number(len(options))
-    )
+    number = clean_text(turn.inbound.text)
+    if len(options) == 1:
+        hint = _("There is no option {number} here. Please send 1, or tap the button.").format(
+            number=number
+        )
+    else:
+        hint = _("There is no option {number} here. Please send a number from 1 to {last}.").format(
+            number=number, last=format_number(len(options))
+        )
     return [Reply(hint, options=options)]
 
 
