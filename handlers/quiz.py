@@ -34,21 +34,22 @@ from handlers.base import Conversation, Turn, parse_uuid
 DEADLINE_JOB = "quiz_deadline"
 
 
-def _intro(quiz: q.QuizInfo, attempt_number: int) -> str:
-    lines = [
-        "❓ " + quiz.title,
-        ngettext("{count} question", "{count} questions", quiz.question_count).format(
-            count=format_number(quiz.question_count)
-        ),
-        _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
-        _("Attempt: {number}").format(number=format_number(attempt_number)),
-    ]
+def _intro(quiz: q.QuizInfo, attempt_number: int, *, brief: bool = False) -> str:
+    lines = ["❓ " + quiz.title]
+    if not brief:
+        lines += [
+            ngettext("{count} question", "{count} questions", quiz.question_count).format(
+                count=format_number(quiz.question_count)
+            ),
+            _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
+        ]
+    lines.append(_("Attempt: {number}").format(number=format_number(attempt_number)))
     if quiz.time_limit_minutes:
         lines.append(
             ngettext("Time limit: {count} minute", "Time limit: {count} minutes",
                      quiz.time_limit_minutes).format(count=format_number(quiz.time_limit_minutes))
         )  # fmt: skip
-    if quiz.description:
+    if quiz.description and not brief:
         lines += ["", quiz.description]
     return "\n".join(lines)
 
@@ -139,7 +140,8 @@ async def start(turn: Turn) -> list[Reply]:
         )
     state = await q.lock_attempt(turn.session, attempt_id)
     assert state is not None
-    intro = Reply(_intro(quiz, number))
+    # The full intro was on screen a moment ago (offer_quiz): say only which attempt this is.
+    intro = Reply(_intro(quiz, number, brief=True))
     return [intro, await _ask(turn, state)]
 
 
