@@ -250,7 +250,10 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
         if not (stars or turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
             return [
                 Reply(
-                    _(
+                    # The course named first: /buy may have picked it from the screen.
+                    _title(card.emoji, card.title)
+                    + "\n"
+                    + _(
                         "Online payment is not open yet. The free preview lessons of this "
                         "course are open to you now."
                     ),
