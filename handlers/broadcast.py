@@ -113,9 +113,8 @@ async def choose_course(turn: Turn) -> list[Reply]:
     policy = BroadcastSettings()
     lessons = await q.course_lessons(turn.session, course.id)
     turn.goto("broadcast_compose", course=str(course.id))
-    options = tuple(
-        Option(f"📖 {lesson.order_index}. {lesson.title}", f"bcl:{lesson.id}") for lesson in lessons
-    )
+    # In course order, without their own "3." which would read as an option number.
+    options = tuple(Option(f"📖 {lesson.title}", f"bcl:{lesson.id}") for lesson in lessons)
     return [
         Reply(
             _(

@@ -258,3 +258,22 @@ async def test_prices_previews_and_buy_follow_the_course_on_screen(shop: Shop) -
     # The amount charged is the amount shown.
     assert shop.razorpay.link_for(purchase)["amount"] == 98765_00
     assert "₹98,765" in telegram.texts_to(chat)[-1]
+
+
+async def test_learning_time_counts_each_lessons_own_minutes(natural: Service) -> None:
+    service = natural
+    chat = await telegram_farmer(service, "en")
+    await tap(service, chat, f"enroll:{PEST_MR}")
+    # The farmer read the first lesson for 2 minutes 40 seconds before "Done".
+    await service.execute(
+        "UPDATE lesson_progress SET created_at = now() - interval '160 seconds'"
+        " WHERE lesson_id = :l",
+        l=stable_id("lesson", "nat-pest-mr-1"),
+    )
+    await tap(service, chat, f"next:{stable_id('lesson', 'nat-pest-mr-1')}")
+    text, _payloads = await say(service, chat, "/progress")
+    # Minutes rounded from the lesson's own seconds: the hours counter, kept to 0.01 h
+    # a lesson and then cut to whole minutes, read 2 here (and 0 for short lessons).
+    assert "⏱️ Learning time: 3 minutes" in text
+    seconds = await service.scalar("SELECT sum(time_spent_seconds) FROM lesson_progress")
+    assert 160 <= seconds < 220
