@@ -287,10 +287,9 @@ async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
 
 def score_line(result: q.Result) -> str:
     """ "7 of 9 points · 6 of 7 questions right · 78%": points and questions named apart."""
-    points = ngettext("{score} of {possible} point", "{score} of {possible} points",
-                      result.possible).format(
-        score=format_number(result.score), possible=format_number(result.possible)
-    )  # fmt: skip
+    points = ngettext(
+        "{score} of {possible} point", "{score} of {possible} points", result.possible
+    ).format(score=format_number(result.score), possible=format_number(result.possible))
     questions = ngettext(
         "{right} of {total} question right", "{right} of {total} questions right", result.questions
     ).format(right=format_number(result.right_answers), total=format_number(result.questions))
