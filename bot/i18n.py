@@ -87,10 +87,13 @@ def babel_locale(language: str | None = None) -> Locale:
 
 def format_money(amount: Decimal | int | float, currency: str = "INR") -> str:
     value = Decimal(str(amount))
-    # Whole rupees read better without ".00" in a chat message.
-    fmt = "¤#,##,##0" if value == value.to_integral_value() else None
+    # Whole rupees read better without ".00" in a chat message. The pattern is ours,
+    # not the locale's: CLDR gives Marathi Western grouping (₹1,234,567), where a
+    # farmer reads lakhs (₹12,34,567) in every language we speak.
+    whole = value == value.to_integral_value()
+    fmt = "¤#,##,##0" if whole else "¤#,##,##0.00"
     return format_currency(
-        value, currency, format=fmt, locale=babel_locale(), currency_digits=fmt is None
+        value, currency, format=fmt, locale=babel_locale(), currency_digits=False
     )
 
 

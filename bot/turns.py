@@ -48,6 +48,8 @@ from handlers.router import route
 log = logging.getLogger(__name__)
 
 MENU_KEY = "_menu"
+# The labels of that menu, so a number not on it can show the same choices again.
+MENU_LABELS_KEY = "_menu_labels"
 FLOOD_KEY = "_flood_notice_at"
 BATCH_FARMERS = 32
 PER_FARMER = 8
@@ -69,6 +71,11 @@ def _number_options(replies: list[Reply]) -> tuple[list[Reply], list[str]]:
         else:
             numbered.append(reply)
     return numbered, menu
+
+
+def option_labels(replies: list[Reply]) -> list[str]:
+    """The labels of the menu `_number_options` numbers, in its order."""
+    return [option.label for reply in replies for option in reply.options]
 
 
 _TRANSIENT = (
@@ -114,6 +121,7 @@ async def _converse(
     and whether replies were queued."""
     data = dict(conversation.data)
     menu = data.pop(MENU_KEY, [])
+    menu_labels = data.pop(MENU_LABELS_KEY, [])
     turn = Turn(
         session=session,
         inbound=inbound,
@@ -123,6 +131,7 @@ async def _converse(
         data=data,
         now=dt.datetime.now(dt.UTC),
         menu=menu,
+        menu_labels=menu_labels,
     )
     handler = route(turn)
     with use_language(farmer.language):
@@ -132,6 +141,7 @@ async def _converse(
     # Every answer replaces the menu: a question without options means typed
     # digits are an answer, not a choice from some older list.
     saved[MENU_KEY] = new_menu if replies else turn.menu
+    saved[MENU_LABELS_KEY] = option_labels(replies) if replies else turn.menu_labels
     if FLOOD_KEY in conversation.data:
         saved[FLOOD_KEY] = conversation.data[FLOOD_KEY]
     await session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class Turn:
     arg: str = ""
     # The numbered menu the farmer saw last, so "2" means its second option.
     menu: list[str] = field(default_factory=list)
+    # That menu's labels, in the same order (empty for menus saved before labels were).
+    menu_labels: list[str] = field(default_factory=list)
 
     def goto(self, state: str, **data: Any) -> None:
         """Move the conversation to `state`, carrying only `data` along."""
@@ -37,6 +40,15 @@ class Turn:
 
 
 Handler = Callable[[Turn], Awaitable[list[Reply]]]
+
+# "1. ", "2) ", "३. " at a line's start: content's own numbering.
+_NUMBERED_LINE = re.compile(r"^(\s*)[0-9०-९]{1,2}[.)]\s+", re.MULTILINE)
+
+
+def bulleted(text: str) -> str:
+    """Content's numbered lists as bullets, so "1." always means an option a farmer can send."""
+    return _NUMBERED_LINE.sub(r"\1• ", text)
+
 
 __all__ = ["Conversation", "Handler", "Turn", "parse_uuid"]
 

@@ -93,8 +93,7 @@ async def broadcast_command(turn: Turn) -> list[Reply]:
         return [Reply(_("You have no courses yet. The courses you teach will appear here."))]
     turn.goto("idle")
     options = tuple(
-        Option(f"{course.emoji or '📘'} {course.title}"[:60], f"bcc:{course.id}")
-        for course in courses
+        Option(f"{course.emoji or '📘'} {course.title}", f"bcc:{course.id}") for course in courses
     )
     return [
         Reply(
@@ -114,10 +113,8 @@ async def choose_course(turn: Turn) -> list[Reply]:
     policy = BroadcastSettings()
     lessons = await q.course_lessons(turn.session, course.id)
     turn.goto("broadcast_compose", course=str(course.id))
-    options = tuple(
-        Option(f"📖 {lesson.order_index}. {lesson.title}"[:60], f"bcl:{lesson.id}")
-        for lesson in lessons
-    )
+    # In course order, without their own "3." which would read as an option number.
+    options = tuple(Option(f"📖 {lesson.title}", f"bcl:{lesson.id}") for lesson in lessons)
     return [
         Reply(
             _(

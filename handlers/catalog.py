@@ -16,7 +16,10 @@ from handlers.categories import (
     CONTENT_LANGUAGE,
     category_name,
     category_options,
+    languages_count,
     languages_label,
+    only_other_languages_note,
+    other_languages_option,
 )
 
 LEVELS = {
@@ -33,18 +36,29 @@ async def show_topics(turn: Turn) -> list[Reply]:
 
 
 async def show_courses(turn: Turn) -> list[Reply]:
-    """Answers `cat:<topic>[:<level>[:<offset>]]`: a page of courses; asks which to open."""
+    """Answers `cat:<topic>[:<level>[:<offset>[:o]]]`: a page of courses in the farmer's
+    language (`o`: in the other languages); asks which to open."""
     topic, _sep, rest = turn.arg.partition(":")
-    level, _sep, offset_text = rest.partition(":")
+    level, _sep, rest = rest.partition(":")
+    offset_text, _sep, scope = rest.partition(":")
     chosen_level = level if level in LEVELS else None
     offset = int(offset_text) if offset_text.isdigit() else 0
-    courses, more = await q.courses_in_category(
-        turn.session,
-        category=topic,
-        level=chosen_level,
-        language=CONTENT_LANGUAGE[turn.farmer.language],
-        offset=offset,
-    )
+    language = CONTENT_LANGUAGE[turn.farmer.language]
+    others = scope == "o"
+
+    async def page(in_language: bool, at: int) -> tuple[list[q.CourseLine], bool]:
+        return await q.courses_in_category(
+            turn.session, category=topic, level=chosen_level, language=language,
+            offset=at, in_language=in_language,
+        )  # fmt: skip
+
+    courses, more = await page(not others, offset)
+    note = None
+    if not courses and not others and offset == 0:
+        # Nothing in the farmer's language: the other languages, said plainly.
+        others = True
+        courses, more = await page(False, 0)
+        note = only_other_languages_note() if courses else None
     if not courses and offset == 0:
         return [
             Reply(
@@ -54,12 +68,20 @@ async def show_courses(turn: Turn) -> list[Reply]:
                 options=category_options(),
             )
         ]
+    scope_suffix = ":o" if others else ""
     options = [
-        Option(f"{course.emoji or '📘'} {course.title}"[:60], f"course:{course.id}")
+        Option(f"{course.emoji or '📘'} {course.title}", f"course:{course.id}")
         for course in courses
     ]
     if more:
-        options.append(Option(_("➡️ More"), f"cat:{topic}:{level or 'all'}:{offset + q.PAGE_SIZE}"))
+        options.append(
+            Option(
+                _("➡️ More"),
+                f"cat:{topic}:{level or 'all'}:{offset + q.PAGE_SIZE}{scope_suffix}",
+            )
+        )
+    if not others and offset == 0 and (await page(False, 0))[0]:
+        options.append(other_languages_option(f"cat:{topic}:{level or 'all'}:0:o"))
     options += [
         Option(_(label), f"cat:{topic}:{value}:0")
         for value, label in LEVELS.items()
@@ -69,6 +91,8 @@ async def show_courses(turn: Turn) -> list[Reply]:
     heading = category_name(topic)
     if chosen_level:
         heading += " · " + _(LEVELS[chosen_level])
+    if note:
+        heading += "\n" + note
     return [Reply(heading + "\n" + _("Choose a course:"), options=tuple(options))]
 
 
@@ -94,6 +118,8 @@ async def show_course(turn: Turn) -> list[Reply]:
     )
     if card is None:
         return [Reply(_("Sorry, this course is not available."), options=category_options())]
+    # Remember the card on screen: /buy then means this course.
+    turn.goto("idle", course=str(card.id))
     lines = [
         f"{card.emoji or '📘'} {card.title}",
         "",
@@ -103,7 +129,9 @@ async def show_course(turn: Turn) -> list[Reply]:
         )
         + (f" · {card.duration}" if card.duration else "")
         + f" · ⭐ {format_number(card.rating)}",
-        _("Languages: {languages}").format(languages=languages_label(card.language)),
+        ngettext(
+            "Language: {languages}", "Languages: {languages}", languages_count(card.language)
+        ).format(languages=languages_label(card.language)),
     ]
     if card.instructor_name:
         lines.append(_("Instructor: {name}").format(name=card.instructor_name))
@@ -117,7 +145,7 @@ async def show_course(turn: Turn) -> list[Reply]:
         options.append(Option(_("✅ Enrol for free"), f"enroll:{card.id}"))
     else:
         for lesson_id, title in await q.preview_lessons(turn.session, card.id):
-            label = _("👀 Free preview: {title}").format(title=title)[:60]
+            label = _("👀 Free preview: {title}").format(title=title)
             options.append(Option(label, f"lesson:{lesson_id}"))
         options.append(Option(_("💳 Buy this course"), f"buy:{card.id}"))
     options.append(Option(_("⬅️ All topics"), "cmd:courses"))

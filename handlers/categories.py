@@ -21,6 +21,11 @@ CONTENT_LANGUAGE = {"en": "English", "hi": "Hindi", "mr": "Marathi"}
 _LANGUAGE_LABELS = {"English": N_("English"), "Hindi": N_("Hindi"), "Marathi": N_("Marathi")}
 
 
+def languages_count(column: str | None) -> int:
+    """How many languages the seed's language column names (at least one)."""
+    return max(1, len([name for name in (column or "English").split(",") if name.strip()]))
+
+
 def languages_label(column: str | None) -> str:
     """ "Hindi, English" from the seed's language column, in the farmer's language."""
     names = [name.strip() for name in (column or "English").split(",") if name.strip()]
@@ -35,3 +40,13 @@ def category_name(slug: str) -> str:
 def category_options(prefix: str = "cat") -> tuple[Option, ...]:
     """One option per category; payload `<prefix>:<slug>`."""
     return tuple(Option(_(label), f"{prefix}:{slug}") for slug, label in CATEGORIES.items())
+
+
+def other_languages_option(payload: str) -> Option:
+    """The one way to content in other languages when the farmer's own has some."""
+    return Option(_("🌐 Other languages"), payload)
+
+
+def only_other_languages_note() -> str:
+    """Said above a list that falls back to other languages: none in the farmer's yet."""
+    return _("Nothing in your language here yet. These are in other languages:")

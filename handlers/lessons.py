@@ -17,7 +17,7 @@ from db.queries import lessons as q
 from db.queries import quiz as quiz_q
 from db.queries import roadmaps as roadmaps_q
 from handlers import rewards
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import Conversation, Turn, bulleted, parse_uuid
 
 # Time a lesson can count towards learning hours: beyond this the farmer was in the field.
 MAX_LESSON_SECONDS = 30 * 60
@@ -32,10 +32,18 @@ def _header(lesson: q.LessonView) -> str:
     )
 
 
+def _is_paid_preview(lesson: q.LessonView) -> bool:
+    """A free preview of a paid course the farmer does not own: nothing to track yet."""
+    return lesson.enrollment_status in (None, "dropped") and lesson.course_price > 0
+
+
 def render_lesson(lesson: q.LessonView) -> Reply:
     """The lesson as the farmer sees it, by content type."""
     done = Option(_("✅ Done, next lesson"), f"next:{lesson.id}")
-    body = (lesson.description or "").strip()
+    if _is_paid_preview(lesson):
+        # The next step of a preview is buying: "done" could only say "enrol first".
+        done = Option(_("💳 Buy this course"), f"buy:{lesson.course_id}")
+    body = bulleted((lesson.description or "").strip())
     if lesson.content_type == "video":
         text = "\n".join(
             [_header(lesson), "", "🎬 " + lesson.title]
@@ -59,7 +67,9 @@ def render_lesson(lesson: q.LessonView) -> Reply:
                 body,
             ]
         )
-        return Reply(text, options=(Option(_("✅ I have done it"), f"next:{lesson.id}"),))
+        if not _is_paid_preview(lesson):
+            done = Option(_("✅ I have done it"), f"next:{lesson.id}")
+        return Reply(text, options=(done,))
     if lesson.content_type == "quiz":
         text = "\n".join(
             [_header(lesson), "", "❓ " + _("Quiz: {title}").format(title=lesson.title), body]
@@ -176,6 +186,13 @@ async def next_command(turn: Turn) -> list[Reply]:
     """Answers /next: marks the current lesson done and sends the next one."""
     lesson = await _current_lesson(turn)
     if lesson is None:
+        # A preview on screen is not a course in progress, but "next" there means it.
+        lesson_id = parse_uuid(turn.data.get("lesson"))
+        on_screen = (
+            await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
+        )
+        if on_screen is not None and _is_paid_preview(on_screen):
+            return await finish_lesson(turn, on_screen)
         return _no_course()
     return await finish_lesson(turn, lesson)
 
@@ -197,6 +214,16 @@ async def finish_lesson(
     A quiz lesson is done when its quiz is: a required quiz must be passed first,
     which is what holds the next lesson and the course's completion.
     """
+    if _is_paid_preview(lesson):
+        return [
+            Reply(
+                _("That was a free preview. Buy the course to open every lesson."),
+                options=(
+                    Option(_("💳 Buy this course"), f"buy:{lesson.course_id}"),
+                    Option(_("📘 See the course"), f"course:{lesson.course_id}"),
+                ),
+            )
+        ]
     if lesson.enrollment_status in (None, "dropped"):
         # A preview read without enrolling (or after a refund): no progress to count.
         return [

@@ -18,8 +18,15 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, _, babel_locale, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import library as q
-from handlers.base import Conversation, Turn, parse_uuid
-from handlers.categories import CATEGORIES, CONTENT_LANGUAGE, category_name, category_options
+from handlers.base import Conversation, Turn, bulleted, parse_uuid
+from handlers.categories import (
+    CATEGORIES,
+    CONTENT_LANGUAGE,
+    category_name,
+    category_options,
+    only_other_languages_note,
+    other_languages_option,
+)
 
 PAGE_SIZE = 5
 # The videos' skill_level and the roadmaps' difficulty, named in the farmer's language.
@@ -107,44 +114,72 @@ def _not_available(shelf: _Shelf) -> list[Reply]:
     return [_topics(shelf, _("Sorry, this is no longer available. Please choose something else."))]
 
 
-async def _featured(turn: Turn, shelf: _Shelf) -> list[Reply]:
+# The topic slug of the featured shelf in payloads: `acat:*:1:o` is "featured, in the
+# other languages".
+FEATURED = "*"
+
+
+async def _featured(turn: Turn, shelf: _Shelf, *, others: bool = False) -> list[Reply]:
     turn.goto("idle")
-    items = await q.featured(turn.session, shelf.kind, content_language(turn), limit=PAGE_SIZE)
+    language = content_language(turn)
+    items = await q.featured(
+        turn.session, shelf.kind, language, limit=PAGE_SIZE, in_language=not others
+    )
+    note = None
+    if not items and not others:
+        items = await q.featured(turn.session, shelf.kind, language, limit=PAGE_SIZE,
+                                 in_language=False)  # fmt: skip
+        others = True
+        note = only_other_languages_note() if items else None
     if not items:
         return [_topics(shelf)]
-    options = tuple(_item_option(shelf, item) for item in items)
-    return [
-        Reply(
-            _(shelf.featured_title),
-            options=(*options, Option(_("📂 By topic"), shelf.topic_prefix)),
-        )
-    ]
+    options = [_item_option(shelf, item) for item in items]
+    if not others and await q.featured(
+        turn.session, shelf.kind, language, limit=1, in_language=False
+    ):
+        options.append(other_languages_option(f"{shelf.topic_prefix}:{FEATURED}:1:o"))
+    options.append(Option(_("📂 By topic"), shelf.topic_prefix))
+    title = _(shelf.featured_title)
+    return [Reply(f"{note}\n\n{title}" if note else title, options=tuple(options))]
 
 
 async def _topic_page(turn: Turn, shelf: _Shelf) -> list[Reply]:
-    slug, _sep, page_text = turn.arg.partition(":")
+    slug, _sep, rest = turn.arg.partition(":")
+    page_text, _sep, scope = rest.partition(":")
+    others = scope == "o"
+    if slug == FEATURED:
+        return await _featured(turn, shelf, others=others)
     if not slug:
         return [_topics(shelf)]
     if slug not in CATEGORIES:
         return _not_available(shelf)
     page = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= 10_000 else 1
+    language = content_language(turn)
+
+    async def items_of(in_language: bool, *, limit: int) -> list[q.ShelfItem]:
+        return await q.in_category(
+            turn.session, shelf.kind, slug, language,
+            offset=(page - 1) * PAGE_SIZE, limit=limit, in_language=in_language,
+        )  # fmt: skip
+
     # One item more than a page tells whether "More" has anything behind it.
-    items = await q.in_category(
-        turn.session,
-        shelf.kind,
-        slug,
-        content_language(turn),
-        offset=(page - 1) * PAGE_SIZE,
-        limit=PAGE_SIZE + 1,
-    )
+    items = await items_of(not others, limit=PAGE_SIZE + 1)
+    note = None
+    if not items and not others and page == 1:
+        others = True
+        items = await items_of(False, limit=PAGE_SIZE + 1)
+        note = only_other_languages_note() if items else None
     if not items:
         return [_topics(shelf, _(shelf.topic_empty))]
+    scope_suffix = ":o" if others else ""
     options = [_item_option(shelf, item) for item in items[:PAGE_SIZE]]
     if len(items) > PAGE_SIZE:
-        options.append(Option(_("➡️ More"), f"{shelf.topic_prefix}:{slug}:{page + 1}"))
+        options.append(Option(_("➡️ More"), f"{shelf.topic_prefix}:{slug}:{page + 1}{scope_suffix}"))
+    if not others and page == 1 and await items_of(False, limit=1):
+        options.append(other_languages_option(f"{shelf.topic_prefix}:{slug}:1:o"))
     options.append(Option(_("📂 Other topics"), shelf.topic_prefix))
     title = _(shelf.topic_title).format(topic=category_name(slug))
-    return [Reply(title, options=tuple(options))]
+    return [Reply(f"{note}\n\n{title}" if note else title, options=tuple(options))]
 
 
 def _like_option(shelf: _Shelf, item_id: uuid.UUID) -> Option:
@@ -162,7 +197,7 @@ def article_text(article: q.ArticleView) -> str:
         about.append("⏱️ " + read.format(n=format_number(minutes)))
     if about:
         lines.append(" · ".join(about))
-    lines += ["", article.content.strip()]
+    lines += ["", bulleted(article.content.strip())]
     if article.source_type in ("external", "scraped") and article.source_url:
         title = article.source_title or urlsplit(article.source_url).netloc or article.source_url
         credit = _("Source: {title} ({url})").format(title=title, url=article.source_url)
@@ -190,7 +225,7 @@ def video_text(video: q.VideoView) -> str:
     if video.creator_name:
         lines.append("🎥 " + _("By {author}").format(author=video.creator_name))
     if video.description:
-        lines += ["", video.description.strip()]
+        lines += ["", bulleted(video.description.strip())]
     return "\n".join(lines)
 
 

@@ -49,11 +49,17 @@ from bot.payments.events import (
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.queries import catalog as catalog_q
+from db.queries import lessons as lessons_q
 from db.queries import outbox
 from db.queries import payments as q
 from db.queries import turns as turns_q
 from handlers import lessons, rewards
 from handlers.base import Conversation, Turn, parse_uuid
+from handlers.categories import (
+    CONTENT_LANGUAGE,
+    only_other_languages_note,
+    other_languages_option,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,29 +131,81 @@ async def buy_command(turn: Turn) -> list[Reply]:
     if course_id is not None:
         return await offer(turn, course_id)
     if not words:
-        pending = await q.pending_purchase(turn.session, turn.farmer.user_id)
-        course_id = pending.course_id if pending else None
+        # The course on the farmer's screen comes first: its card, or one of its
+        # lessons (a preview). Only then an older pending link, or the last preview.
+        course_id = await _course_looked_at(turn)
+        if course_id is None:
+            pending = await q.pending_purchase(turn.session, turn.farmer.user_id)
+            course_id = pending.course_id if pending else None
         course_id = course_id or await q.last_previewed_paid_course(
             turn.session, turn.farmer.user_id
         )
         if course_id is not None:
             return await offer(turn, course_id)
-    courses = await q.paid_courses_to_buy(
-        turn.session, turn.farmer.user_id, words=words or None, limit=LIST_LIMIT
-    )
-    if words and len(courses) == 1:
-        return await offer(turn, courses[0].id)
-    heading = _("Which course would you like to buy?")
-    if words and not courses:
-        heading = _("I found no paid course called “{words}”.").format(words=words[:60])
+    if words:
         courses = await q.paid_courses_to_buy(
-            turn.session, turn.farmer.user_id, words=None, limit=LIST_LIMIT
+            turn.session, turn.farmer.user_id, words=words, limit=LIST_LIMIT
         )
-    options = [Option(_title(c.emoji, c.title)[:60], f"course:{c.id}") for c in courses]
+        if len(courses) == 1:
+            return await offer(turn, courses[0].id)
+        if courses:
+            options = [Option(_title(c.emoji, c.title), f"course:{c.id}") for c in courses]
+            options.append(Option(_("📚 Browse courses"), "cmd:courses"))
+            return [Reply(_("Which course would you like to buy?"), options=tuple(options))]
+        heading = _("I found no paid course called “{words}”.").format(words=words[:60])
+        return await _paid_list(turn, heading=heading)
+    return await _paid_list(turn)
+
+
+async def buy_list(turn: Turn) -> list[Reply]:
+    """Answers `buylist:o`: the paid courses in the other languages; asks which to open."""
+    return await _paid_list(turn, others=True)
+
+
+async def _paid_list(
+    turn: Turn, *, heading: str | None = None, others: bool = False
+) -> list[Reply]:
+    """The paid courses in the farmer's language (the others only on request, or when
+    there are none in theirs)."""
+    language = CONTENT_LANGUAGE[turn.farmer.language]
+
+    async def courses_in(in_language: bool, limit: int = LIST_LIMIT) -> list[q.PaidCourse]:
+        return await q.paid_courses_to_buy(
+            turn.session, turn.farmer.user_id, words=None, limit=limit,
+            language=language, in_language=in_language,
+        )  # fmt: skip
+
+    courses = await courses_in(not others)
+    lines = [heading] if heading else []
+    if not courses and not others:
+        others = True
+        courses = await courses_in(False)
+        if courses:
+            lines.append(only_other_languages_note())
+    options = [Option(_title(c.emoji, c.title), f"course:{c.id}") for c in courses]
+    if courses and not others and await courses_in(False, limit=1):
+        options.append(other_languages_option("buylist:o"))
     options.append(Option(_("📚 Browse courses"), "cmd:courses"))
     if not courses:
-        heading = _("There is no paid course for you to buy right now.")
-    return [Reply(heading, options=tuple(options))]
+        lines = [_("There is no paid course for you to buy right now.")]
+    else:
+        lines.append(_("Which course would you like to buy?"))
+    return [Reply("\n".join(lines), options=tuple(options))]
+
+
+async def _course_looked_at(turn: Turn) -> uuid.UUID | None:
+    """The paid course whose card or lesson the farmer saw last, if they do not own it."""
+    course_id = parse_uuid(turn.data.get("course"))
+    lesson_id = parse_uuid(turn.data.get("lesson"))
+    if course_id is None and lesson_id is not None:
+        lesson = await lessons_q.get_lesson(turn.session, lesson_id, turn.farmer.user_id)
+        course_id = lesson.course_id if lesson is not None else None
+    if course_id is None:
+        return None
+    card = await catalog_q.course_card(turn.session, course_id, turn.farmer.user_id)
+    if card is None or card.is_free or card.enrollment_status not in (None, "dropped"):
+        return None
+    return card.id
 
 
 async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
@@ -194,7 +252,10 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
         if not (stars or turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
             return [
                 Reply(
-                    _(
+                    # The course named first: /buy may have picked it from the screen.
+                    _title(card.emoji, card.title)
+                    + "\n"
+                    + _(
                         "Online payment is not open yet. The free preview lessons of this "
                         "course are open to you now."
                     ),
@@ -609,13 +670,14 @@ class _FarmerMessages:
 
     async def tell(self, build: Callable[[Turn], Awaitable[list[Reply]] | list[Reply]]) -> int:
         # bot.turns imports the router, which imports this module: import it when used.
-        from bot.turns import MENU_KEY, _number_options
+        from bot.turns import MENU_KEY, MENU_LABELS_KEY, _number_options, option_labels
 
         who = await q.contact(self.session, self.user_id)
         if who is None:
             return 0
         data = dict(self.conversation.data)
         menu = data.pop(MENU_KEY, [])
+        labels = data.pop(MENU_LABELS_KEY, [])
         turn = Turn(
             session=self.session,
             inbound=Inbound(
@@ -636,6 +698,7 @@ class _FarmerMessages:
             data=data,
             now=dt.datetime.now(dt.UTC),
             menu=menu,
+            menu_labels=labels,
         )
         with use_language(who.language):
             built = build(turn)
@@ -646,6 +709,7 @@ class _FarmerMessages:
         )
         saved = dict(turn.data)
         saved[MENU_KEY] = new_menu if numbered else menu
+        saved[MENU_LABELS_KEY] = option_labels(numbered) if numbered else labels
         await q.save_conversation(self.session, self.user_id, state=turn.state, data=saved)
         self.conversation = dataclasses.replace(self.conversation, state=turn.state, data=saved)
         return queued
@@ -695,11 +759,12 @@ async def _where_settlement_left(turn: Turn) -> list[Reply]:
     """The settlement told the farmer and moved the conversation on (to the first
     lesson's menu, say); this turn ends where it left it."""
     # bot.turns imports the router, which imports this module: import it when used.
-    from bot.turns import MENU_KEY
+    from bot.turns import MENU_KEY, MENU_LABELS_KEY
 
     conversation = await turns_q.lock_conversation(turn.session, turn.farmer.user_id)
     data = dict(conversation.data)
     turn.menu = data.pop(MENU_KEY, [])
+    turn.menu_labels = data.pop(MENU_LABELS_KEY, [])
     turn.state, turn.data = conversation.state, data
     return []
 
@@ -797,6 +862,6 @@ async def _overdue(
 
 CONVERSATION = Conversation(
     commands={"buy": buy_command},
-    buttons={"buy": buy},
+    buttons={"buy": buy, "buylist": buy_list},
     aliases={"buy": "buy", "खरीदें": "buy", "खरीदना": "buy", "विकत घ्या": "buy", "kharidna": "buy"},
 )

@@ -42,7 +42,7 @@ async def show_progress(turn: Turn) -> list[Reply]:
             lines.append(_("✅ Completed"))
         elif course.next_lesson_title:
             lines.append(_("Next: {lesson}").format(lesson=course.next_lesson_title))
-            options.append(Option(f"▶️ {course.title}"[:60], f"continue:{course.course_id}"))
+            options.append(Option(f"▶️ {course.title}", f"continue:{course.course_id}"))
         lines.append("")
     return [Reply("\n".join(lines).strip(), options=tuple(options))]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,21 +34,22 @@ from handlers.base import Conversation, Turn, parse_uuid
 DEADLINE_JOB = "quiz_deadline"
 
 
-def _intro(quiz: q.QuizInfo, attempt_number: int) -> str:
-    lines = [
-        "❓ " + quiz.title,
-        ngettext("{count} question", "{count} questions", quiz.question_count).format(
-            count=format_number(quiz.question_count)
-        ),
-        _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
-        _("Attempt: {number}").format(number=format_number(attempt_number)),
-    ]
+def _intro(quiz: q.QuizInfo, attempt_number: int, *, brief: bool = False) -> str:
+    lines = ["❓ " + quiz.title]
+    if not brief:
+        lines += [
+            ngettext("{count} question", "{count} questions", quiz.question_count).format(
+                count=format_number(quiz.question_count)
+            ),
+            _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
+        ]
+    lines.append(_("Attempt: {number}").format(number=format_number(attempt_number)))
     if quiz.time_limit_minutes:
         lines.append(
             ngettext("Time limit: {count} minute", "Time limit: {count} minutes",
                      quiz.time_limit_minutes).format(count=format_number(quiz.time_limit_minutes))
         )  # fmt: skip
-    if quiz.description:
+    if quiz.description and not brief:
         lines += ["", quiz.description]
     return "\n".join(lines)
 
@@ -150,7 +152,7 @@ async def course_quizzes(turn: Turn) -> list[Reply]:
     return [
         Reply(
             _("Quizzes of this course:"),
-            options=tuple(Option(("❓ " + quiz.title)[:60], f"quiz:{quiz.id}") for quiz in quizzes),
+            options=tuple(Option("❓ " + quiz.title, f"quiz:{quiz.id}") for quiz in quizzes),
         )
     ]
 
@@ -180,7 +182,8 @@ async def start(turn: Turn) -> list[Reply]:
         )
     state = await q.lock_attempt(turn.session, attempt_id)
     assert state is not None
-    intro = Reply(_intro(quiz, number))
+    # The full intro was on screen a moment ago (offer_quiz): say only which attempt this is.
+    intro = Reply(_intro(quiz, number, brief=True))
     return [intro, await _ask(turn, state)]
 
 
@@ -210,7 +213,7 @@ async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
     choices = grading.options_of(question.options)
     if question.question_type in ("multiple_choice", "true_false"):
         options = tuple(
-            Option(str(choice["text"])[:60], f"qa:{state.attempt_id}:{state.current_index}:{i}")
+            Option(str(choice["text"]), f"qa:{state.attempt_id}:{state.current_index}:{i}")
             for i, choice in enumerate(choices)
         )
         return Reply(text, options=options)
@@ -335,17 +338,28 @@ async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
     return replies
 
 
+def score_line(result: q.Result) -> str:
+    """ "7 of 9 points · 6 of 7 questions right · 78%": points and questions named apart."""
+    points = ngettext(
+        "{score} of {possible} point", "{score} of {possible} points", result.possible
+    ).format(score=format_number(result.score), possible=format_number(result.possible))
+    questions = ngettext(
+        "{right} of {total} question right", "{right} of {total} questions right", result.questions
+    ).format(right=format_number(result.right_answers), total=format_number(result.questions))
+    # A whole percent: "77.78%" is more precision than a farmer can use. A failed
+    # attempt rounds down, so 69.6% never reads as the 70% needed to pass.
+    rounding = ROUND_HALF_UP if result.passed else ROUND_FLOOR
+    percent = format_percentage(Decimal(result.percentage).quantize(Decimal(1), rounding))
+    return _("Your score: {points} · {questions} · {percent}").format(
+        points=points, questions=questions, percent=percent
+    )
+
+
 def result_reply(quiz: q.QuizInfo, result: q.Result, *, expired: bool) -> Reply:
     lines = []
     if expired:
         lines.append(_("⏰ Time is up for this quiz."))
-    lines.append(
-        _("Your score: {score} of {possible} ({percent})").format(
-            score=format_number(result.score),
-            possible=format_number(result.possible),
-            percent=format_percentage(result.percentage, 2),
-        )
-    )
+    lines.append(score_line(result))
     if result.ungraded:
         lines.append(_("Your written answers will count once your teacher checks them."))
     if result.passed:

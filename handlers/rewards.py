@@ -319,13 +319,17 @@ async def leaderboard_name(turn: Turn) -> list[Reply]:
     return [Reply(text, options=(Option(_("🏆 Leaderboard"), "cmd:leaderboard"),))]
 
 
-def _learning_time(hours: Decimal) -> str:
-    if hours < 1:
-        minutes = int(hours * 60)
+def _learning_time(seconds: int) -> str:
+    """Lesson time as the farmer spent it: from a lesson reaching them to their "done",
+    at most 30 minutes a lesson (see docs/learning-time.md)."""
+    if seconds < 60:
+        return _("⏱️ Learning time: less than a minute")
+    if seconds < 3600:
+        minutes = round(seconds / 60)
         return ngettext(
             "⏱️ Learning time: {count} minute", "⏱️ Learning time: {count} minutes", minutes
         ).format(count=format_number(minutes))
-    rounded = hours.quantize(Decimal("0.1"))
+    rounded = (Decimal(seconds) / 3600).quantize(Decimal("0.1"))
     return ngettext(
         "⏱️ Learning time: {count} hour",
         "⏱️ Learning time: {count} hours",
@@ -348,7 +352,7 @@ async def progress_lines(turn: Turn) -> list[str]:
     return [
         _("⭐ Points: {points}").format(points=format_number(summary.total_points)),
         streak,
-        _learning_time(summary.learning_hours),
+        _learning_time(summary.learning_seconds),
         _("🏅 Badges: {count}").format(count=format_number(summary.badges)),
     ]
 

@@ -12,6 +12,7 @@ from bot.i18n import _, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import roadmaps as q
 from handlers.base import Conversation, Turn, parse_uuid
+from handlers.categories import only_other_languages_note, other_languages_option
 from handlers.library import content_language, level_name
 
 ROADMAP_EMOJI = "🗺️"
@@ -40,9 +41,10 @@ def roadmap_text(roadmap: q.Roadmap, steps: list[q.Milestone]) -> str:
         )
     if steps:
         lines += ["", _("Steps:")]
-        for number, step in enumerate(steps, start=1):
+        # The marks order the steps; a "1." here would read as an option to send.
+        for step in steps:
             mark = "✅" if step.completed else "▫️"
-            lines.append(f"{mark} {format_number(number)}. {step.title}")
+            lines.append(f"{mark} {step.title}")
             if step.course_title:
                 lines.append(f"      📘 {step.course_title}")
     return "\n".join(lines)
@@ -92,20 +94,33 @@ def _not_available() -> list[Reply]:
 
 
 async def show_roadmaps(turn: Turn) -> list[Reply]:
-    """Answers /roadmaps: the published roadmaps, the farmer's language first; asks which to open."""
+    """Answers /roadmaps (and `roadmaps:o`, the other languages): the published roadmaps
+    in the farmer's language; asks which to open."""
     turn.goto("idle")
-    roadmaps = await q.published_roadmaps(turn.session, turn.farmer.user_id, content_language(turn))
+    others = turn.arg == "o"
+    language = content_language(turn)
+    roadmaps = await q.published_roadmaps(
+        turn.session, turn.farmer.user_id, language, in_language=not others
+    )
+    note = None
+    if not roadmaps and not others:
+        others = True
+        roadmaps = await q.published_roadmaps(
+            turn.session, turn.farmer.user_id, language, in_language=False
+        )
+        note = only_other_languages_note() if roadmaps else None
     if not roadmaps:
         return [Reply(_("There are no learning roadmaps yet. Please look again soon."))]
-    return [
-        Reply(
-            _(
-                "🗺️ Learning roadmaps: courses in a good order, one step after another. "
-                "Which one would you like to see?"
-            ),
-            options=tuple(Option(_summary_label(r), f"roadmap:{r.id}") for r in roadmaps),
-        )
-    ]
+    options = [Option(_summary_label(r), f"roadmap:{r.id}") for r in roadmaps]
+    if not others and await q.published_roadmaps(
+        turn.session, turn.farmer.user_id, language, limit=1, in_language=False
+    ):
+        options.append(other_languages_option("roadmaps:o"))
+    text = _(
+        "🗺️ Learning roadmaps: courses in a good order, one step after another. "
+        "Which one would you like to see?"
+    )
+    return [Reply(f"{note}\n\n{text}" if note else text, options=tuple(options))]
 
 
 async def open_roadmap(turn: Turn) -> list[Reply]:
@@ -141,7 +156,7 @@ async def follow_roadmap(turn: Turn) -> list[Reply]:
 
 CONVERSATION = Conversation(
     commands={"roadmaps": show_roadmaps},
-    buttons={"roadmap": open_roadmap, "follow": follow_roadmap},
+    buttons={"roadmap": open_roadmap, "roadmaps": show_roadmaps, "follow": follow_roadmap},
     states={},
     aliases={"roadmap": "roadmaps", "रोडमैप": "roadmaps", "रोडमॅप": "roadmaps"},
 )

@@ -6,7 +6,8 @@ The order, first match wins:
 2. a command (`/help`; the slash is optional on WhatsApp and the console) or an alias
 3. a menu number ("2", "२") or an option's label → that option's payload, as in 1
 4. free text → the handler of the conversation's current state
-5. anything else → a kind hint
+5. a number not on the menu → the same menu again, with a kind hint
+6. anything else → a kind hint
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.i18n import _
-from bot.messages import Reply
+from bot.i18n import _, format_number
+from bot.messages import Option, Reply
 from handlers import (
     broadcast,
     catalog,
@@ -103,9 +104,39 @@ def _menu_choice(turn: Turn, text: str) -> str | None:
     return None
 
 
+def _current_options(turn: Turn) -> tuple[Option, ...]:
+    """The menu the farmer saw last, as it was shown (empty if its labels were not kept)."""
+    if not turn.menu or len(turn.menu_labels) != len(turn.menu):
+        return ()
+    return tuple(
+        Option(label, payload) for label, payload in zip(turn.menu_labels, turn.menu, strict=True)
+    )
+
+
 async def stale_button(turn: Turn) -> list[Reply]:
-    """Answers a button or number that no longer means anything: says where we are."""
-    return [Reply(_("That choice is no longer available.")), main_menu(turn)]
+    """Answers a button from an older message: shows the current choices again, in place."""
+    options = _current_options(turn)
+    if not options:
+        return [Reply(_("That choice is no longer available.")), main_menu(turn)]
+    return [Reply(_("That button is from an earlier message. Here are your choices now:"),
+                  options=options)]  # fmt: skip
+
+
+async def wrong_number(turn: Turn) -> list[Reply]:
+    """Answers a number that is not on the menu: the same choices again, with a kind hint."""
+    options = _current_options(turn)
+    if not options:
+        return [Reply(_("That choice is no longer available.")), main_menu(turn)]
+    number = clean_text(turn.inbound.text)
+    if len(options) == 1:
+        hint = _("There is no option {number} here. Please send 1, or tap the button.").format(
+            number=number
+        )
+    else:
+        hint = _("There is no option {number} here. Please send a number from 1 to {last}.").format(
+            number=number, last=format_number(len(options))
+        )
+    return [Reply(hint, options=options)]
 
 
 def route(turn: Turn) -> Handler:
@@ -126,7 +157,7 @@ def route(turn: Turn) -> Handler:
     if payload is not None:
         return _button(turn, payload) or stale_button
     if text.isdigit() and turn.state not in STATES:
-        return stale_button
+        return wrong_number
     state_handler = STATES.get(turn.state)
     if state_handler is not None:
         return state_handler

@@ -51,12 +51,45 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
+def _options_listed(reply: Reply) -> list[str]:
+    return [f"{reply.first_number + i}. {o.label}" for i, o in enumerate(reply.options)]
+
+
 def numbered_text(reply: Reply) -> str:
     """Text-only channels show options as a numbered list the farmer answers with a digit."""
     lines = [reply.text]
     if reply.options:
         lines.append("")
-        lines += [f"{reply.first_number + i}. {o.label}" for i, o in enumerate(reply.options)]
+        lines += _options_listed(reply)
     if reply.link:
         lines.append(f"{reply.link_label}: {reply.link}" if reply.link_label else reply.link)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonLayout:
+    """A reply laid out for a channel with buttons: the body, and (label, payload) per button."""
+
+    text: str
+    buttons: list[tuple[str, str]]
+    # True when the options are in the body and the buttons carry only their numbers.
+    numbered: bool = False
+
+
+def fit_buttons(reply: Reply, label_limit: int) -> ButtonLayout:
+    """Lay out a reply's options as buttons that never cut a farmer's answer.
+
+    Handlers always give the full option. When every label fits on a button, the
+    buttons carry them as they are. When one does not, a cut label could say the
+    opposite of the answer ("…burn the residue" for "…do not burn the residue"),
+    so every option goes whole into the body, numbered as WhatsApp numbers them,
+    and each button carries only its number: the farmer reads, then taps or types it.
+    """
+    if all(len(option.label) <= label_limit for option in reply.options):
+        return ButtonLayout(reply.text, [(o.label, o.payload) for o in reply.options])
+    text = "\n".join([reply.text, "", *_options_listed(reply)])
+    return ButtonLayout(
+        text,
+        [(str(reply.first_number + i), o.payload) for i, o in enumerate(reply.options)],
+        numbered=True,
+    )

@@ -20,13 +20,15 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPri
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import SendResult
+from bot.channels.base import ButtonLayout, SendResult, fit_buttons
 from bot.messages import ChannelPayment, Inbound, Reply
 from bot.settings import Settings
 
 # Bot API limits, in characters.
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
+# A button shows about this many characters on a phone before Telegram cuts it with "…".
+BUTTON_LABEL_LIMIT = 40
 
 
 class TelegramSecret:
@@ -132,10 +134,11 @@ def answer_callback(callback_query_id: str) -> WebhookAnswer:
     return {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    rows: list[list[InlineKeyboardButton]] = [
-        [InlineKeyboardButton(option.label, callback_data=option.payload)]
-        for option in reply.options
+def _keyboard(reply: Reply, layout: ButtonLayout) -> InlineKeyboardMarkup | None:
+    # One button a row, numbers included: a row of small keys is easy to mistap with a
+    # thumb, and every option keeps its own line as in the body above.
+    rows = [
+        [InlineKeyboardButton(label, callback_data=payload)] for label, payload in layout.buttons
     ]
     if reply.link:
         rows.append([InlineKeyboardButton(reply.link_label or reply.link, url=reply.link)])
@@ -211,7 +214,8 @@ class TelegramSender:
 
     async def send(self, address: str, reply: Reply) -> SendResult:
         """One reply is one Bot API call; the outbox already split long text."""
-        text = reply.text
+        layout = fit_buttons(reply, BUTTON_LABEL_LIMIT)
+        text = layout.text
         if reply.link and reply.link_label is None:
             text = f"{text}\n{reply.link}"
         invoice = reply.extra.get("invoice")
@@ -231,13 +235,13 @@ class TelegramSender:
                     address,
                     reply.media_url,
                     caption=text[:CAPTION_LIMIT],
-                    reply_markup=_keyboard(reply),
+                    reply_markup=_keyboard(reply, layout),
                 )
             else:
                 sent = await self._bot.send_message(
                     address,
                     text,
-                    reply_markup=_keyboard(reply),
+                    reply_markup=_keyboard(reply, layout),
                     disable_web_page_preview=not reply.link,
                 )
         except RetryAfter as exc:

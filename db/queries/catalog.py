@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,14 +48,25 @@ class CourseCard:
 
     @property
     def final_price(self) -> Decimal:
-        discount = (self.price * self.discount_percent / Decimal(100)).quantize(Decimal("0.01"))
-        return self.price - discount
+        """The price after the discount, in whole rupees: what the card shows is what
+        the purchase charges (₹239, never ₹239.20), since both read this one value."""
+        if not self.discount_percent:
+            return self.price
+        discounted = self.price * (100 - self.discount_percent) / Decimal(100)
+        return discounted.quantize(Decimal(1), ROUND_HALF_UP)
 
 
 async def courses_in_category(
-    session: AsyncSession, *, category: str, level: str | None, language: str, offset: int
+    session: AsyncSession,
+    *,
+    category: str,
+    level: str | None,
+    language: str,
+    offset: int,
+    in_language: bool = True,
 ) -> tuple[list[CourseLine], bool]:
-    """A page of published courses, the farmer's language first; and whether more follow."""
+    """A page of published courses in the farmer's language (`in_language`) or in the
+    others; and whether more follow. A course in "Hindi, English" is in both."""
     rows = await session.execute(
         text(
             """
@@ -63,13 +74,13 @@ async def courses_in_category(
               FROM courses
              WHERE is_published AND NOT coalesce(is_archived, false) AND category = :category
                AND (CAST(:level AS text) IS NULL OR level = :level)
-             ORDER BY (position(:language IN coalesce(language, '')) = 0), rating DESC NULLS LAST,
-                      enrolled_count DESC NULLS LAST, title
+               AND (position(:language IN coalesce(language, 'English')) > 0) = :in_language
+             ORDER BY rating DESC NULLS LAST, enrolled_count DESC NULLS LAST, title
              LIMIT :limit OFFSET :offset
             """
         ),
         {"category": category, "level": level, "language": language,
-         "limit": PAGE_SIZE + 1, "offset": offset},
+         "in_language": in_language, "limit": PAGE_SIZE + 1, "offset": offset},
     )  # fmt: skip
     lines = [CourseLine(r.id, r.title, r.emoji, r.level, r.price) for r in rows]
     return lines[:PAGE_SIZE], len(lines) > PAGE_SIZE

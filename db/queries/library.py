@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import ColumnElement, case, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,12 +66,9 @@ def _published(model: type[Article] | type[Video]) -> ColumnElement[bool]:
     return model.is_published.is_(True)
 
 
-def _language_first(
-    model: type[Article] | type[Video], content_language: str
-) -> ColumnElement[int]:
-    """0 for items in the farmer's language ("Hindi" in "Hindi, English"), else 1."""
-    in_language = func.coalesce(model.language, "English").ilike(f"%{content_language}%")
-    return case((in_language, 0), else_=1)
+def _in_language(model: type[Article] | type[Video], content_language: str) -> ColumnElement[bool]:
+    """Items in the farmer's language ("Hindi" in "Hindi, English")."""
+    return func.coalesce(model.language, "English").ilike(f"%{content_language}%")
 
 
 async def _shelf(
@@ -82,12 +79,13 @@ async def _shelf(
     *,
     offset: int,
     limit: int,
+    in_language: bool,
 ) -> list[ShelfItem]:
+    language = _in_language(model, content_language)
     statement = (
         select(model.id, model.title, model.thumbnail_emoji, model.category)
-        .where(_published(model), where)
+        .where(_published(model), where, language if in_language else ~language)
         .order_by(
-            _language_first(model, content_language),
             model.is_featured.is_(True).desc(),
             model.published_at.desc().nulls_last(),
             model.created_at.desc().nulls_last(),
@@ -101,13 +99,19 @@ async def _shelf(
 
 
 async def featured(
-    session: AsyncSession, kind: ContentKind, content_language: str, limit: int = 5
+    session: AsyncSession,
+    kind: ContentKind,
+    content_language: str,
+    limit: int = 5,
+    *,
+    in_language: bool = True,
 ) -> list[ShelfItem]:
-    """Published featured items, the farmer's language first."""
+    """Published featured items in the farmer's language (or, `in_language=False`, the others)."""
     model = _MODELS[kind]
     return await _shelf(
-        session, model, model.is_featured.is_(True), content_language, offset=0, limit=limit
-    )
+        session, model, model.is_featured.is_(True), content_language,
+        offset=0, limit=limit, in_language=in_language,
+    )  # fmt: skip
 
 
 async def in_category(
@@ -118,12 +122,14 @@ async def in_category(
     *,
     offset: int,
     limit: int,
+    in_language: bool = True,
 ) -> list[ShelfItem]:
-    """One page of a topic's published items, the farmer's language first."""
+    """One page of a topic's published items in the farmer's language (or in the others)."""
     model = _MODELS[kind]
     return await _shelf(
-        session, model, model.category == category, content_language, offset=offset, limit=limit
-    )
+        session, model, model.category == category, content_language,
+        offset=offset, limit=limit, in_language=in_language,
+    )  # fmt: skip
 
 
 async def open_article(session: AsyncSession, article_id: uuid.UUID) -> ArticleView | None:

@@ -496,9 +496,16 @@ class PaidCourse:
 
 
 async def paid_courses_to_buy(
-    session: AsyncSession, user_id: uuid.UUID, *, words: str | None, limit: int
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    words: str | None,
+    limit: int,
+    language: str | None = None,
+    in_language: bool = True,
 ) -> list[PaidCourse]:
-    """Published paid courses the farmer does not own; `words` narrows them by title."""
+    """Published paid courses the farmer does not own; `words` narrows them by title,
+    `language` to those in it (or, `in_language=False`, to those not in it)."""
     pattern = None
     if words:
         escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -510,6 +517,8 @@ async def paid_courses_to_buy(
               FROM courses c
              WHERE coalesce(c.price, 0) > 0 AND c.is_published AND NOT coalesce(c.is_archived, false)
                AND (CAST(:pattern AS text) IS NULL OR c.title ILIKE :pattern)
+               AND (CAST(:language AS text) IS NULL
+                    OR (position(:language IN coalesce(c.language, 'English')) > 0) = :in_language)
                AND NOT EXISTS (SELECT 1 FROM course_enrollments e
                                 WHERE e.user_id = :user AND e.course_id = c.id
                                   AND e.status IS DISTINCT FROM 'dropped')
@@ -517,6 +526,7 @@ async def paid_courses_to_buy(
              LIMIT :limit
             """
         ),
-        {"user": user_id, "pattern": pattern, "limit": limit},
-    )
+        {"user": user_id, "pattern": pattern, "limit": limit, "language": language,
+         "in_language": in_language},
+    )  # fmt: skip
     return [PaidCourse(row.id, row.title, row.emoji) for row in rows]

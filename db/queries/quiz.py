@@ -356,6 +356,9 @@ class Result:
     passed: bool
     time_spent_seconds: int
     ungraded: int
+    # Points and questions differ when questions weigh differently: a farmer reads both.
+    right_answers: int = 0
+    questions: int = 0
 
 
 # Score over the questions that can be scored: an essay counts once an instructor grades it.
@@ -365,7 +368,10 @@ _SCORE = """
                coalesce(sum(coalesce(q.points, 1)) FILTER (
                    WHERE q.question_type <> 'essay' OR a.is_correct IS NOT NULL), 0) AS possible,
                count(*) FILTER (WHERE q.question_type = 'essay' AND a.is_correct IS NULL)
-                   AS ungraded
+                   AS ungraded,
+               count(*) FILTER (WHERE a.is_correct) AS right_answers,
+               count(*) FILTER (WHERE q.question_type <> 'essay' OR a.is_correct IS NOT NULL)
+                   AS scored_questions
           FROM quiz_questions q
           LEFT JOIN quiz_answers a ON a.question_id = q.id AND a.attempt_id = :a
          WHERE q.quiz_id = (SELECT quiz_id FROM quiz_attempts WHERE id = :a)
@@ -395,14 +401,15 @@ async def finish_attempt(session: AsyncSession, attempt_id: uuid.UUID, status: s
                   FROM totals t, quizzes z
                  WHERE a.id = :a AND z.id = a.quiz_id
                 RETURNING a.score, t.possible, a.percentage, a.passed, a.time_spent_seconds,
-                          t.ungraded
+                          t.ungraded, t.right_answers, t.scored_questions
                 """
             ),
             {"a": attempt_id, "status": status},
         )
     ).one()
     return Result(int(row.score), int(row.possible), row.percentage, bool(row.passed),
-                  int(row.time_spent_seconds), int(row.ungraded))  # fmt: skip
+                  int(row.time_spent_seconds), int(row.ungraded),
+                  int(row.right_answers), int(row.scored_questions))  # fmt: skip
 
 
 async def has_passed(session: AsyncSession, user_id: uuid.UUID, quiz_id: uuid.UUID) -> bool:

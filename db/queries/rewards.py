@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, text
@@ -262,7 +261,9 @@ class Summary:
     total_points: int
     current_streak_days: int
     longest_streak_days: int
-    learning_hours: Decimal
+    # Summed from each lesson's own seconds, not from the rounded hours counter:
+    # rounding six short lessons to 0.01 h each once showed "0 minutes".
+    learning_seconds: int
     badges: int
 
 
@@ -279,7 +280,8 @@ async def summary(session: AsyncSession, user_id: uuid.UUID) -> Summary:
                             THEN coalesce(s.current_streak_days, 0) ELSE 0 END
                            AS current_streak_days,
                        coalesce(s.longest_streak_days, 0) AS longest_streak_days,
-                       coalesce(s.total_learning_hours, 0) AS learning_hours,
+                       (SELECT coalesce(sum(p.time_spent_seconds), 0) FROM lesson_progress p
+                         WHERE p.user_id = u.id) AS learning_seconds,
                        coalesce(s.total_badges_earned, 0) AS badges
                   FROM users u LEFT JOIN user_learning_stats s ON s.user_id = u.id
                  WHERE u.id = :user
@@ -292,7 +294,7 @@ async def summary(session: AsyncSession, user_id: uuid.UUID) -> Summary:
         int(row.total_points),
         int(row.current_streak_days),
         int(row.longest_streak_days),
-        Decimal(row.learning_hours),
+        int(row.learning_seconds),
         int(row.badges),
     )
 

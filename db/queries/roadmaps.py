@@ -81,9 +81,15 @@ def _course_completed(user_id: uuid.UUID) -> ColumnElement[bool]:
 
 
 async def published_roadmaps(
-    session: AsyncSession, user_id: uuid.UUID, content_language: str, limit: int = 20
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    content_language: str,
+    limit: int = 20,
+    *,
+    in_language: bool = True,
 ) -> list[RoadmapSummary]:
-    """Published roadmaps: those with courses in the farmer's language first, easy ones first."""
+    """Published roadmaps with courses in the farmer's language (or, `in_language=False`,
+    the others), easy ones first."""
     steps = (
         select(func.count(RoadmapMilestone.course_id))
         .where(RoadmapMilestone.roadmap_id == LearningRoadmap.id)
@@ -101,7 +107,7 @@ async def published_roadmaps(
         .scalar_subquery()
     )
     # Roadmaps have no language of their own; their courses do.
-    in_language = (
+    has_language = (
         exists()
         .where(
             RoadmapMilestone.roadmap_id == LearningRoadmap.id,
@@ -133,8 +139,11 @@ async def published_roadmaps(
                 UserRoadmapProgress.user_id == user_id,
             ),
         )
-        .where(LearningRoadmap.is_published.is_(True))
-        .order_by(case((in_language, 0), else_=1), difficulty_order, LearningRoadmap.title)
+        .where(
+            LearningRoadmap.is_published.is_(True),
+            has_language if in_language else ~has_language,
+        )
+        .order_by(difficulty_order, LearningRoadmap.title)
         .limit(limit)
     )
     rows = (await session.execute(statement)).all()

@@ -38,7 +38,7 @@ from tests.harness import (
 COTTON = stable_id("course", "cotton-en")
 COTTON_1 = stable_id("lesson", "cotton-en-1")
 COTTON_2 = stable_id("lesson", "cotton-en-2")
-PAISE = 23920  # ₹299 less 20%
+PAISE = 23900  # ₹299 less 20%, rounded to the whole rupee
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -179,10 +179,10 @@ async def test_telegram_farmer_buys_and_one_signed_event_unlocks_once(shop: Shop
         "course_id": str(COTTON),
     }
     offer = telegram.sent_to(chat)[-1]
-    assert "₹239.20 instead of ₹299 (20% off)" in offer.params["text"]
+    assert "₹239 instead of ₹299 (20% off)" in offer.params["text"]
     assert link["short_url"] in buttons(offer)
     assert await purchase_row(service, purchase_id) == (
-        "pending", None, None, Decimal("299.00"), Decimal("59.80"), Decimal("239.20"), "INR",
+        "pending", None, None, Decimal("299.00"), Decimal("60.00"), Decimal("239.00"), "INR",
         None, None,
     )  # fmt: skip
 
@@ -204,14 +204,14 @@ async def test_telegram_farmer_buys_and_one_signed_event_unlocks_once(shop: Shop
     # The payment's own event after the link's: nothing more happens.
     assert (await post_razorpay(service, razorpay.captured(payment))).status_code == 200
 
-    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.00"))]
     assert await enrolled_count(service) == 1
     status = await purchase_row(service, purchase_id)
     assert status[:3] == ("success", payment["id"], "upi") and status[-1] is None
     await telegram.wait_for(lambda c: "Know the pink bollworm" in telegram.texts_to(chat)[-1])
     texts = telegram.texts_to(chat)
     unlocked = [t for t in texts if "is now open to you" in t]
-    assert len(unlocked) == 1 and "₹239.20" in unlocked[0]
+    assert len(unlocked) == 1 and "₹239" in unlocked[0]
     assert "Integrated pest management for cotton" in unlocked[0]
     assert f"next:{COTTON_1}" in last_buttons(service, chat)
 
@@ -249,7 +249,7 @@ async def test_whatsapp_farmer_pays_captured_before_link_event(shop: Shop) -> No
     assert "The pink bollworm larva feeds inside the boll." in preview
     offer = await say("buy", 5)  # no course named: the one previewed last
     link = razorpay.link_for(await purchase_of(service, number))
-    assert link["short_url"] in offer and "₹239.20" in offer
+    assert link["short_url"] in offer and "₹239" in offer
     assert link["amount"] == PAISE
 
     payment = razorpay.payment(link, method="wallet")
@@ -262,7 +262,7 @@ async def test_whatsapp_farmer_pays_captured_before_link_event(shop: Shop) -> No
     assert "First Step" in badge
     # The farmer's language: the lesson's header is in Hindi, its options numbered.
     assert "पाठ" in lesson and "Know the pink bollworm" in lesson and "1. " in lesson
-    assert await enrollment(service, number) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, number) == [("in_progress", "paid", Decimal("239.00"))]
     assert (await purchase_row(service, await purchase_of(service, number)))[:3] == (
         "success", payment["id"], "wallet",
     )  # fmt: skip
@@ -284,7 +284,7 @@ async def test_a_thousand_purchases_each_paid_three_times(shop: Shop) -> None:
         ), p AS (
             INSERT INTO course_purchases (user_id, course_id, amount, currency, discount_amount,
                                           final_amount, payment_status)
-            SELECT id, :course, 299, 'INR', 59.80, 239.20, 'pending' FROM u
+            SELECT id, :course, 299, 'INR', 60, 239, 'pending' FROM u
             RETURNING id
         )
         INSERT INTO payment_links (purchase_id, provider, link_id, url, expires_at)
@@ -319,7 +319,7 @@ async def test_a_thousand_purchases_each_paid_three_times(shop: Shop) -> None:
     assert (
         await service.scalar(
             "SELECT count(*) FROM course_enrollments WHERE enrollment_type = 'paid'"
-            " AND amount_paid = 239.20"
+            " AND amount_paid = 239"
         )
         == 1000
     )
@@ -368,7 +368,7 @@ async def test_wrong_amount_or_currency_is_held_for_review(shop: Shop) -> None:
     assert (await post_razorpay(service, razorpay.link_paid(link, short))).status_code == 200
     status = await purchase_row(service, purchase_id)
     assert status[0] == "pending" and status[1] == short["id"]
-    assert "paid 100 INR, expected 23920 INR" in status[-1]
+    assert "paid 100 INR, expected 23900 INR" in status[-1]
     assert await enrollment(service, chat) == []
     assert await enrolled_count(service) == 0
     await telegram.wait_for(lambda c: "does not match the price" in telegram.texts_to(chat)[-1])
@@ -409,7 +409,7 @@ async def test_expired_link_fails_the_purchase_and_a_late_expiry_changes_nothing
         assert (await post_razorpay(service, late)).status_code == 200
     assert (await purchase_row(service, second_id))[0] == "success"
     assert (await purchase_row(service, purchase_id))[0] == "failed"
-    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.00"))]
 
 
 async def test_refund_revokes_access(shop: Shop) -> None:
@@ -432,7 +432,7 @@ async def test_refund_revokes_access(shop: Shop) -> None:
         assert response.status_code == 200
     status = await purchase_row(service, purchase_id)
     assert status[0] == "refunded" and status[7] is not None
-    assert await enrollment(service, chat) == [("dropped", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("dropped", "paid", Decimal("239.00"))]
     assert await enrolled_count(service) == 0
     await telegram.wait_for(lambda c: "has been refunded" in telegram.texts_to(chat)[-1])
 
@@ -443,7 +443,7 @@ async def test_refund_revokes_access(shop: Shop) -> None:
     await telegram.wait_for(lambda c: "pink bollworm larva" in telegram.texts_to(chat)[-1])
     await post_razorpay(service, razorpay.captured(payment))
     assert (await purchase_row(service, purchase_id))[0] == "refunded"
-    assert await enrollment(service, chat) == [("dropped", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("dropped", "paid", Decimal("239.00"))]
 
     # Buying it again opens the same enrollment again.
     await service.telegram_taps(chat, f"buy:{COTTON}")
@@ -463,14 +463,14 @@ async def test_static_upi_link_qr_and_admin_confirmation(upi_shop: Service) -> N
     photo = telegram.sent_to(chat)[-1]
     base = service.settings.public_base_url
     assert photo.params["photo"] == f"{base}/media/upi/{purchase_id}.png"
-    assert "₹239.20" in photo.params["caption"]
+    assert "₹239" in photo.params["caption"]
     assert buttons(photo) == [f"{base}/pay/upi/{purchase_id}"]
 
     deep_link = await service.scalar(
         "SELECT url FROM payment_links WHERE purchase_id = :p AND provider = 'upi'", p=purchase_id
     )
     assert deep_link == (
-        "upi://pay?pa=krishi.learn%40okaxis&pn=Krishi%20Learn&am=239.20&cu=INR"
+        "upi://pay?pa=krishi.learn%40okaxis&pn=Krishi%20Learn&am=239.00&cu=INR"
         f"&tr={purchase_id.hex}&tn={quote('Integrated pest management for cotton')}"
     )
     qr = await service.http.get(f"/media/upi/{purchase_id}.png")
@@ -499,7 +499,7 @@ async def test_static_upi_link_qr_and_admin_confirmation(upi_shop: Service) -> N
     assert confirmed.json()["outcome"] == "unlocked" and confirmed.json()["status"] == "success"
     again = await service.http.post(path, headers=ADMIN)
     assert again.json()["outcome"] == "already"
-    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.00"))]
     status = await purchase_row(service, purchase_id)
     assert status[:3] == ("success", "UTR412345678901", "upi") and status[-1] is None
     audit = await service.rows(
@@ -558,7 +558,7 @@ async def test_reconciliation_settles_a_stale_pending_purchase(shop: Shop) -> No
     assert (await purchase_row(service, fresh_id))[0] == "pending"
     fetched = [c.params["id"] for c in razorpay.calls if c.method == "payment_links.fetch"]
     assert sorted(fetched) == sorted([stale_link["id"], gone_link["id"]])
-    assert await enrollment(service, stale_chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, stale_chat) == [("in_progress", "paid", Decimal("239.00"))]
     await telegram.wait_for(lambda c: "Know the pink bollworm" in telegram.texts_to(stale_chat)[-1])
     await telegram.wait_for(lambda c: "has expired" in telegram.texts_to(gone_chat)[-1])
 

@@ -128,7 +128,7 @@ async def test_mixed_quiz_on_telegram_scores_once_and_gates_the_course(
     assert any(t.startswith("✅ Correct!\nTake the sample from the plough layer") for t in texts)
     assert any("❌ Not quite. The right answer: False" in t for t in texts)
     assert any("That answer was already counted. You are on question 2 of 5." in t for t in texts)
-    assert any("Your score: 4 of 6 (66.67%)" in t for t in texts)
+    assert any("Your score: 4 of 6 points · 3 of 5 questions right · 66%" in t for t in texts)
     assert await attempts(service, chat, MIXED) == [(1, 4, Decimal("66.67"), False, True)]
     answers = await service.rows(
         "SELECT q.order_index, a.user_answer, a.is_correct, a.points_earned FROM quiz_answers a"

@@ -157,16 +157,20 @@ async def test_roadmaps_list_the_farmers_language_first_and_show_ticked_steps(
     await service.telegram_taps(chat, "lang:hi")
     await service.telegram_says(chat, "/roadmaps")
     listing = (await telegram_replies(service, chat, 4))[-1]
+    # Only the roadmap in the farmer's language; the others behind "Other languages".
     assert buttons(listing) == [
         ("💧 पानी की बचत", f"roadmap:{hindi.id}"),
-        ("💧 Master smart irrigation", f"roadmap:{english.id}"),
+        (tr("hi", "🌐 Other languages"), "roadmaps:o"),
     ]
+    await service.telegram_taps(chat, "roadmaps:o")
+    others = (await telegram_replies(service, chat, 5))[-1]
+    assert buttons(others) == [("💧 Master smart irrigation", f"roadmap:{english.id}")]
 
     user_id = await user_of(service, str(chat))
     await complete_course(service, user_id, canal)
     await enroll(service, user_id, drip)  # started, not finished: no tick
     await service.telegram_taps(chat, f"roadmap:{english.id}")
-    shown = (await telegram_replies(service, chat, 5))[-1]
+    shown = (await telegram_replies(service, chat, 6))[-1]
     body = shown["text"]
     assert body.startswith("💧 Master smart irrigation\n\nMaster smart irrigation, step by step.")
     assert tr("hi", "Goal: {goal}").format(goal="Water every plant just enough.") in body
@@ -174,11 +178,11 @@ async def test_roadmaps_list_the_farmers_language_first_and_show_ticked_steps(
     assert trn("hi", "About {n} hour", "About {n} hours", 12).format(n="12") in body
     steps = body[body.index(tr("hi", "Steps:")) :].splitlines()[1:]
     assert steps == [
-        "▫️ 1. Step 1 of Master smart irrigation",
+        "▫️ Step 1 of Master smart irrigation",
         "      📘 Drip irrigation",
-        "✅ 2. Step 2 of Master smart irrigation",
+        "✅ Step 2 of Master smart irrigation",
         "      📘 Canal water",
-        "▫️ 3. Step 3 of Master smart irrigation",
+        "▫️ Step 3 of Master smart irrigation",
         "      📘 Pump care",
     ]
     assert buttons(shown) == [
@@ -186,7 +190,7 @@ async def test_roadmaps_list_the_farmers_language_first_and_show_ticked_steps(
         (tr("hi", "⬅️ All roadmaps"), "cmd:roadmaps"),
     ]
     await service.telegram_taps(chat, f"roadmap:{hindi.id}")
-    single = (await telegram_replies(service, chat, 6))[-1]["text"]
+    single = (await telegram_replies(service, chat, 7))[-1]["text"]
     assert trn("hi", "About {n} hour", "About {n} hours", 1).format(n="1") in single
     assert tr("hi", "Level: {level}").format(level=tr("hi", "Advanced")) in single
     views = await service.rows("SELECT id, view_count FROM learning_roadmaps")

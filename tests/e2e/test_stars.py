@@ -29,7 +29,7 @@ from tests.e2e.test_payments import (
 from tests.fakes import FakeRazorpay, serve
 from tests.harness import ADMIN_TOKEN, Fakes, Service, razorpay_overrides, start_service
 
-STARS = 144  # ₹239.20 at 0.6 stars a rupee, rounded up
+STARS = 144  # ₹239 at 0.6 stars a rupee, rounded up
 _ids = itertools.count(int(time.time() * 1000) % 10**9 + 7 * 10**8)
 
 
@@ -108,7 +108,7 @@ async def test_telegram_farmer_pays_in_stars_and_is_unlocked_once(stars_shop: Sh
     assert invoice["currency"] == "XTR"
     assert invoice["payload"] == str(purchase_id)
     assert "Integrated pest management for cotton"[:32] == invoice["title"]
-    assert "₹239.20" in invoice["description"] and "144" in invoice["description"]
+    assert "₹239" in invoice["description"] and "144" in invoice["description"]
     assert [p["amount"] for p in json.loads(invoice["prices"])] == [STARS]
     assert not stars_shop.razorpay.created()  # no gateway link for a Stars purchase
     assert (
@@ -140,12 +140,12 @@ async def test_telegram_farmer_pays_in_stars_and_is_unlocked_once(stars_shop: Sh
     for _ in range(2):
         assert (await service.post_telegram(paid)).status_code == 200
     await telegram.wait_for(lambda c: "Know the pink bollworm" in telegram.texts_to(chat)[-1])
-    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.20"))]
+    assert await enrollment(service, chat) == [("in_progress", "paid", Decimal("239.00"))]
     assert await enrolled_count(service) == 1
     status = await purchase_row(service, purchase_id)
     assert status[:3] == ("success", "tgch_001", "stars") and status[-1] is None
     unlocked = [t for t in telegram.texts_to(chat) if "is now open to you" in t]
-    assert len(unlocked) == 1 and "₹239.20" in unlocked[0]
+    assert len(unlocked) == 1 and "₹239" in unlocked[0]
     # The first lesson's menu is the conversation's menu: its Next works.
     last = telegram.sent_to(chat)[-1]
     assert f"next:{COTTON_1}" in buttons(last)
@@ -189,5 +189,5 @@ async def test_whatsapp_farmer_still_gets_a_razorpay_link(stars_shop: Shop) -> N
     await service.whatsapp_says(number, f"buy {COTTON}")
     await twilio.wait_for(lambda c: "rzp.io" in twilio.texts_to(number)[-1])
     link = stars_shop.razorpay.link_for(await purchase_of(service, number))
-    assert link["currency"] == "INR" and link["amount"] == 23920
+    assert link["currency"] == "INR" and link["amount"] == 23900
     assert not [c for c in service.fakes.telegram.calls if c.method == "sendInvoice"]
