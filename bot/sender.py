@@ -14,6 +14,7 @@ import functools
 import logging
 import random
 import time
+from collections import deque
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,6 +33,8 @@ IDLE_POLL_S = 1.0
 PREFETCH_S = 0.05
 # A send this late keeps its slot; later than this, the rest of its batch is re-based.
 MAX_LATE_S = 0.015
+# Sends `rate` apart are at least this much more than a second apart.
+WINDOW_GUARD_S = 0.02
 # This many chats told to slow down within a second: the whole channel is over its rate.
 CHANNEL_429_CHATS = 3
 
@@ -78,6 +81,9 @@ class ChannelWorker:
         self.wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._pacers: set[asyncio.Task[None]] = set()
+        self._pacing = asyncio.Lock()
+        # When this worker's last `rate` sends went: no second may hold more.
+        self._sent_at: deque[float] = deque(maxlen=max(1, int(rate_per_s)))
         # Claimed rows whose slot has not come yet: given back to the queue on stop.
         self._undispatched: set[int] = set()
         # Addresses that got a 429 lately: a few at once means the channel, not a chat.
@@ -173,17 +179,30 @@ class ChannelWorker:
         past MAX_LATE_S is the rest re-based on now: catching up on a long stall would
         bunch sends, and a strict one-second window at the provider counts them.
         """
-        offset = 0.0
         self._undispatched.update(message.id for message in batch)
+        # One batch at a time: the next one, claimed early, waits for this one's last send.
+        async with self._pacing:
+            await self._pace_batch(batch, costs, start)
+
+    async def _pace_batch(
+        self, batch: list[outbox.Claimed], costs: list[float], start: float
+    ) -> None:
+        offset = 0.0
         for message, cost in zip(batch, costs, strict=True):
             await self._slots.acquire()
             due = max(start + offset, self._next_send)
+            if len(self._sent_at) == self._sent_at.maxlen:
+                # Never more than the provider's limit in any second of our own sends,
+                # with a guard for the network's jitter: catching up after a late
+                # wake-up must not bunch sends into one window (CI saw that at 40/s).
+                due = max(due, self._sent_at[0] + 1.0 + WINDOW_GUARD_S)
             offset += cost
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            late = time.monotonic() - due
-            self._next_send = (due if late <= MAX_LATE_S else time.monotonic()) + cost
+            now = time.monotonic()
+            self._sent_at.append(now)
+            self._next_send = (due if now - due <= MAX_LATE_S else now) + cost
             self._undispatched.discard(message.id)
             task = asyncio.create_task(self._deliver(message))
             self._in_flight.add(task)

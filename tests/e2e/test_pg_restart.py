@@ -28,7 +28,7 @@ from bot.workers import Workers
 from db.engine import make_engine
 from tests.e2e.test_broadcasts import ADMIN, api, new_course, received, seed
 from tests.fakes import FakeTelegram, FakeTwilio, bound_socket, serve
-from tests.harness import Fakes, Service, service_settings
+from tests.harness import Fakes, Service, service_settings, start_fakes
 from tests.pg_server import PrivatePostgres
 
 # Like every test that needs PostgreSQL; it never uses the shared server, though.
@@ -242,3 +242,49 @@ async def test_postgres_restarted_mid_broadcast(
         await settled(service, response.json()["id"], len(later_chats), timeout=SETTLE_S)
         got = received(telegram, later, "chat_id")
         assert set(got) == set(later_chats) and set(got.values()) == {1}, got
+
+
+async def test_webhooks_answer_503_while_the_database_is_down_then_everything_resumes(
+    private_postgres: PrivatePostgres,
+) -> None:
+    """Messages recorded before the outage are answered after it (a batch cut off by it
+    is rolled back and taken again); messages refused with 503 are delivered again by
+    the provider and answered once; nothing is apologised for."""
+    async with start_fakes() as fakes, deployed(private_postgres, fakes) as service:
+        telegram = fakes.telegram
+        warm = service.new_chat_id()
+        await service.telegram_says(warm, "/help")
+        await telegram.wait_for(lambda c: len(telegram.sent_to(warm)) >= 2, 10)
+        help_count = len(telegram.sent_to(warm))
+
+        farmers = [service.new_chat_id() for _ in range(30)]
+        updates = [service.telegram_message(chat, "/help") for chat in farmers]
+        first = await asyncio.gather(*(service.post_telegram(u) for u in updates[:20]))
+        assert [r.status_code for r in first] == [200] * 20
+        # Down while the turn workers are busy with those twenty.
+        await asyncio.to_thread(private_postgres.stop, "immediate")
+        during = await asyncio.gather(*(service.post_telegram(u) for u in updates[20:]))
+        assert {r.status_code for r in during} == {503}, [r.text for r in during]
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(private_postgres.start)
+        await service.engine.dispose()
+
+        # The provider retries what was refused; retried until the web app's pool is back.
+        for update in updates[20:]:
+            for _try in range(100):
+                if (await service.post_telegram(update)).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the webhook never recovered:\n" + private_postgres.log_tail())
+        await telegram.wait_for(
+            lambda c: all(len(telegram.sent_to(chat)) >= help_count for chat in farmers), 30
+        )
+        await asyncio.sleep(1.0)  # a doubled answer would arrive by now
+        with use_language("en"):
+            sorry = _("Sorry, something went wrong on our side. Please try again.")
+        for chat in farmers:
+            assert len(telegram.sent_to(chat)) == help_count, telegram.texts_to(chat)
+            assert sorry not in telegram.texts_to(chat)
+        assert await service.scalar("SELECT count(*) FROM inbox WHERE status <> 'done'") == 0
+        assert await service.scalar("SELECT count(*) FROM inbox") == 31

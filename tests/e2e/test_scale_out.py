@@ -48,6 +48,13 @@ def _processes(commands: list[list[str]], env: dict[str, str], log_dir: Path) ->
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 async def _wait_until_up(port: int) -> None:
     async with httpx.AsyncClient() as client:
         for _ in range(200):
@@ -134,3 +141,77 @@ async def test_two_web_and_two_sender_processes(
     for i in range(30):
         assert len(telegram.sent_to(6_200_000 + i)) == 2  # duplicates answered once
     assert {row["status"] for row in statuses} == {"sent"}
+
+
+async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
+    fresh_database_url: str, fakes: Fakes, tmp_path: Path
+) -> None:
+    """`kill -9` of a turn worker in the middle of its batches: what it had not
+    committed stays pending and another worker answers it; nothing it committed is
+    answered again. (The killed worker has no channel, so it only answers turns: the
+    sends, which no provider lets us take back, are the surviving worker's.)"""
+    port = _free_port()
+    env = {
+        "DATABASE_URL": fresh_database_url,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": fakes.telegram_url + "/bot",
+        "TELEGRAM_CHAT_BURST": "100",
+        "RUN_SENDER": "false",
+        "LOG_JSON": "true",
+    }
+    with_channel = {**env, "TELEGRAM_BOT_TOKEN": fakes.telegram.token}
+    cli = [sys.executable, "-m", "bot.cli"]
+    farmers = [6_300_000 + i for i in range(60)]
+    said = ("/help", "/courses", "/help", "/progress")
+    with _processes([[*cli, "serve", "--port", str(port), "--no-migrate"]], with_channel, tmp_path):
+        await _wait_until_up(port)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for text in said:
+                updates = [Service.telegram_message(chat, text) for chat in farmers]
+                responses = await asyncio.gather(
+                    *(client.post("/webhooks/telegram", json=u, headers=headers) for u in updates)
+                )
+                assert {r.status_code for r in responses} == {200}
+        import asyncpg
+
+        conn = await asyncpg.connect(fresh_database_url)
+        try:
+            doomed = _spawn([*cli, "worker"], env, tmp_path / "doomed.log")
+            for _ in range(600):
+                done = await conn.fetchval("SELECT count(*) FROM inbox WHERE status = 'done'")
+                if done >= 20:
+                    break
+                await asyncio.sleep(0.01)
+            doomed.kill()  # SIGKILL: no cleanup, its open batch dies with it
+            doomed.wait(10)
+            at_kill = await conn.fetchval("SELECT count(*) FROM inbox WHERE status = 'done'")
+            assert 0 < at_kill < len(farmers) * len(said), at_kill
+
+            with _processes([[*cli, "worker"]], with_channel, tmp_path):
+                for _ in range(600):
+                    owed = await conn.fetchval(
+                        "SELECT (SELECT count(*) FROM inbox WHERE status = 'pending')"
+                        " + (SELECT count(*) FROM outbound_messages"
+                        " WHERE status IN ('queued', 'sending'))"
+                    )
+                    if owed == 0:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(1.0)  # a doubled answer would arrive by now
+            turns = await conn.fetch(
+                "SELECT ci.external_id, c.turn_count FROM conversations c"
+                " JOIN channel_identities ci ON ci.user_id = c.user_id"
+            )
+            pending = await conn.fetchval("SELECT count(*) FROM inbox WHERE status <> 'done'")
+            unsent = await conn.fetchval(
+                "SELECT count(*) FROM outbound_messages WHERE status <> 'sent'"
+            )
+        finally:
+            await conn.close()
+    assert pending == 0 and unsent == 0
+    assert {row["turn_count"] for row in turns} == {len(said)}  # each turn applied once
+    assert len(turns) == len(farmers)
+    expected = fakes.telegram.texts_to(farmers[0])
+    for farmer in farmers:
+        assert len(fakes.telegram.sent_to(farmer)) == len(expected)  # nothing sent twice
