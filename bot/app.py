@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import api, metrics
 from bot.channels import telegram, whatsapp
+from bot.console import router as console_router
 from bot.jobs import JobRunner
 from bot.payments import webhooks as payment_webhooks
 from bot.runtime import Runtime, RuntimeDep, announce_channels
@@ -159,6 +160,7 @@ def create_app(
     # Routes match in order: the webhooks (the hot path) first, then the API's many.
     app.include_router(payment_webhooks.router)
     app.include_router(api.router)
+    app.include_router(console_router)
     return app
 
 

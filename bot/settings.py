@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     upi_payee_name: str = "Krishi Learn"
 
     admin_api_token: SecretStr | None = None
+    # Signs the instructor console's cookies; set it when several processes serve
+    # the console (unset: derived from the other secrets, see bot/console/auth.py).
+    console_secret: SecretStr | None = None
+    console_session_hours: int = 12
 
     # Sender limits. Telegram: 30 msg/s per bot, about 1 msg/s per chat with short
     # bursts allowed; WhatsApp via Twilio: 80 msg/s per sender number.

@@ -19,6 +19,7 @@ from bot.messages import Reply
 from handlers import (
     broadcast,
     catalog,
+    console,
     lessons,
     library,
     payments,
@@ -44,6 +45,7 @@ CONVERSATIONS: list[Conversation] = [
     rewards.CONVERSATION,
     search.CONVERSATION,
     broadcast.CONVERSATION,
+    console.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}

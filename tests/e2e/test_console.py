@@ -1,0 +1,270 @@
+"""The instructor console over HTTP: sign-in by chat link and by token, the cookie's
+flags, CSRF, sign-out and expiry, and the API's ownership rules on every page."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from tests.console_support import (
+    ADMIN,
+    chat_sign_in_link,
+    csrf_of,
+    new_instructor,
+    sign_in_by_link,
+)
+from tests.harness import Fakes, Service, start_service
+
+ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
+
+
+@pytest.fixture
+def make_service(fresh_database_url: str, fakes: Fakes) -> ServiceFactory:
+    @contextlib.asynccontextmanager
+    async def started(**overrides: Any) -> AsyncIterator[Service]:
+        settings = {"admin_api_token": SecretStr(ADMIN), **overrides}
+        async with start_service(fresh_database_url, fakes, **settings) as service:
+            yield service
+
+    return started
+
+
+def browser(service: Service) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=service.url, timeout=30)
+
+
+async def create_course(client: httpx.AsyncClient, title: str) -> str:
+    page = await client.get("/console/courses/new")
+    assert page.status_code == 200, page.text
+    made = await client.post(
+        "/console/courses/new",
+        data={"csrf": csrf_of(page.text), "title": title, "description": "Drip lines for cotton",
+              "category": "irrigation", "level": "beginner", "language": "Hindi",
+              "price": "499", "discount_percent": "20"},
+    )  # fmt: skip
+    assert made.status_code == 303, made.text
+    found = re.fullmatch(r"/console/courses/([0-9a-f-]{36})", made.headers["location"])
+    assert found, made.headers["location"]
+    return found.group(1)
+
+
+async def test_chat_link_signs_in_once_with_a_safe_cookie(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Dr. Sunita Patil")
+        link = await chat_sign_in_link(service, teacher.chat)
+        assert link.startswith(service.settings.public_base_url + "/console/signin/")
+
+        # Not signed in: the console sends the browser to the sign-in page.
+        assert (await client.get("/console/courses")).headers["location"] == "/console/signin"
+
+        # Opening the link (or a chat app's preview of it) does not spend it.
+        assert (await client.get(link)).status_code == 200
+        # A POST without the form's CSRF token is refused and spends nothing.
+        assert (await client.post(link, data={"csrf": "forged"})).status_code == 403
+        signed = await sign_in_by_link(client, link)
+        assert signed.status_code == 303, signed.text
+        cookie = next(
+            h for h in signed.headers.get_list("set-cookie") if h.startswith("krishi_console=")
+        )
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+        assert "Secure" not in cookie  # http://127.0.0.1: a Secure cookie would never return
+
+        courses = await client.get("/console/courses")
+        assert courses.status_code == 200
+        assert "Sign out" in courses.text
+
+        # Used once: a second browser gets "expired or used".
+        async with browser(service) as other:
+            assert (await other.get(link)).status_code == 410
+            page = await other.get("/console/signin")
+            again = await other.post(link, data={"csrf": csrf_of(page.text)})
+            assert again.status_code == 410
+
+        # Sign out ends the session for every copy of the cookie.
+        copied = client.cookies.get("krishi_console")
+        out = await client.post("/console/signout", data={"csrf": csrf_of(courses.text)})
+        assert out.status_code == 303
+        async with browser(service) as thief:
+            thief.cookies.set("krishi_console", copied or "", path="/console")
+            assert (await thief.get("/console/courses")).status_code == 303
+
+
+async def test_expired_link_and_expired_session(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Ravi")
+        link = await chat_sign_in_link(service, teacher.chat)
+        await service.execute("UPDATE console_sign_in_links SET expires_at = now() - interval '1s'")
+        assert (await client.get(link)).status_code == 410
+
+        fresh = await chat_sign_in_link(service, teacher.chat)
+        assert (await sign_in_by_link(client, fresh)).status_code == 303
+        assert (await client.get("/console/courses")).status_code == 200
+        await service.execute("UPDATE console_sessions SET expires_at = now() - interval '1s'")
+        assert (await client.get("/console/courses")).headers["location"] == "/console/signin"
+
+
+async def test_farmers_are_told_the_console_is_for_instructors(
+    make_service: ServiceFactory,
+) -> None:
+    async with make_service() as service:
+        chat = service.new_chat_id()
+        telegram = service.fakes.telegram
+        await service.telegram_says(chat, "/start")
+        await telegram.wait_for(lambda _c: telegram.sent_to(chat))
+        before = len(telegram.sent_to(chat))
+        await service.telegram_says(chat, "/console")
+        await telegram.wait_for(lambda _c: len(telegram.sent_to(chat)) > before)
+        assert "for instructors" in telegram.texts_to(chat)[-1]
+        assert "/console/signin/" not in telegram.texts_to(chat)[-1]
+        assert await service.scalar("SELECT count(*) FROM console_sign_in_links") == 0
+
+
+async def test_tokens_sign_in_and_ownership_is_the_apis(make_service: ServiceFactory) -> None:
+    async with (
+        make_service() as service,
+        browser(service) as first,
+        browser(service) as second,
+        browser(service) as admin,
+    ):
+        sunita = await new_instructor(service, "Sunita")
+        ravi = await new_instructor(service, "Ravi")
+        for client, token in ((first, sunita.token), (second, ravi.token), (admin, ADMIN)):
+            page = await client.get("/console/signin")
+            signed = await client.post(
+                "/console/signin", data={"csrf": csrf_of(page.text), "token": token}
+            )
+            assert signed.status_code == 303, signed.text
+        page = await first.get("/console/signin")
+        assert page.status_code == 303  # signed in already
+
+        async with browser(service) as stranger:
+            page = await stranger.get("/console/signin")
+            wrong = await stranger.post(
+                "/console/signin", data={"csrf": csrf_of(page.text), "token": "kli_wrong"}
+            )
+            assert wrong.status_code == 401
+            assert "not valid" in wrong.text
+
+        course_id = await create_course(first, "Drip irrigation for cotton")
+        course = await first.get(f"/console/courses/{course_id}")
+        assert course.status_code == 200
+        # The price as the farmer will read it: ₹499 less 20%, in Indian format.
+        assert "₹399.20 instead of ₹499" in course.text
+
+        # Ravi is refused Sunita's pages and writes, exactly as the API refuses him.
+        for path in (
+            f"/console/courses/{course_id}",
+            f"/console/courses/{course_id}/analytics",
+            f"/console/courses/{course_id}/lessons/new",
+            f"/console/broadcasts?course={course_id}",
+        ):
+            refused = await second.get(path)
+            assert refused.status_code == 403, path
+            assert "not yours" in refused.text
+        mine = await second.get("/console/courses")
+        csrf = csrf_of(mine.text)
+        publish = await second.post(f"/console/courses/{course_id}/publish", data={"csrf": csrf})
+        assert publish.status_code == 403
+        assert "Drip irrigation for cotton" not in mine.text
+        assert await service.scalar(
+            "SELECT is_published FROM courses WHERE id = :c", c=course_id
+        ) is False  # fmt: skip
+        api = await service.http.get(
+            f"/api/v1/courses/{course_id}", headers={"Authorization": f"Bearer {ravi.token}"}
+        )
+        assert api.status_code == 403
+
+        # The admin sees it, and the admin page; instructors do not get the admin page.
+        assert (await admin.get(f"/console/courses/{course_id}")).status_code == 200
+        assert (await admin.get("/console/admin")).status_code == 200
+        assert (await first.get("/console/admin")).status_code == 403
+
+
+async def test_forms_need_csrf_and_show_the_apis_errors(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Asha")
+        assert (
+            await sign_in_by_link(client, await chat_sign_in_link(service, teacher.chat))
+        ).status_code == 303
+        course_id = await create_course(client, "Soil testing")
+        page = await client.get(f"/console/courses/{course_id}/lessons/new")
+        csrf = csrf_of(page.text)
+
+        no_csrf = await client.post(
+            f"/console/courses/{course_id}/lessons/new",
+            data={"title": "Sampling", "content_type": "text", "description": "Dig 15 cm."},
+        )
+        assert no_csrf.status_code == 403
+        # The API's own rule: a video lesson needs its link. Nothing is written.
+        video = await client.post(
+            f"/console/courses/{course_id}/lessons/new",
+            data={"csrf": csrf, "title": "Watch", "content_type": "video"},
+        )
+        assert video.status_code == 422
+        assert "a video lesson needs content_url" in video.text
+        assert await service.scalar("SELECT count(*) FROM course_lessons") == 0
+
+        for title in ("Sampling", "Reading the report"):
+            made = await client.post(
+                f"/console/courses/{course_id}/lessons/new",
+                data={"csrf": csrf, "title": title, "content_type": "text", "description": "..."},
+            )
+            assert made.status_code == 303, made.text
+        course = await client.get(f"/console/courses/{course_id}")
+        assert course.text.index("Sampling") < course.text.index("Reading the report")
+        second = re.findall(r"/console/lessons/([0-9a-f-]{36})/move", course.text)[-1]
+        moved = await client.post(
+            f"/console/lessons/{second}/move", data={"csrf": csrf, "direction": "up"}
+        )
+        assert moved.status_code == 303
+        course = await client.get(f"/console/courses/{course_id}")
+        assert course.text.index("Reading the report") < course.text.index("Sampling")
+
+        # A published course shows as such; unpublish and archive too.
+        for action, published, archived in (
+            ("publish", True, False), ("unpublish", False, False), ("archive", False, True),
+        ):  # fmt: skip
+            done = await client.post(f"/console/courses/{course_id}/{action}", data={"csrf": csrf})
+            assert done.status_code == 303
+            row = (await service.rows(
+                "SELECT is_published, is_archived FROM courses WHERE id = :c", c=course_id
+            ))[0]  # fmt: skip
+            assert (row.is_published, row.is_archived) == (published, archived), action
+
+
+async def test_console_speaks_hindi(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        page = await client.get("/console/signin?lang=hi")
+        assert page.status_code == 200
+        assert 'lang="hi"' in page.text
+        assert "Sign in to the instructor console" not in page.text
+
+
+async def test_cookie_is_secure_behind_https(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        page = await client.get("/console/signin")
+        service.settings.public_base_url = "https://learn.example.in"
+        signed = await client.post(
+            "/console/signin", data={"csrf": csrf_of(page.text), "token": ADMIN}
+        )
+        assert signed.status_code == 303
+        cookie = next(
+            h for h in signed.headers.get_list("set-cookie") if h.startswith("krishi_console=")
+        )
+        assert "Secure" in cookie
+
+
+async def test_htmx_is_served_locally(make_service: ServiceFactory) -> None:
+    async with make_service() as service:
+        js = await service.http.get("/console/static/htmx.min.js")
+        assert js.status_code == 200 and "htmx" in js.text[:200]
+        page = await service.http.get("/console/signin")
+        assert '<script src="/console/static/htmx.min.js"' in page.text
+        assert "unpkg" not in page.text and "cdn" not in page.text.lower()
+        assert (await service.http.get("/console/static/..%2Fauth.py")).status_code == 404
