@@ -215,7 +215,9 @@ async def question_shares(session: AsyncSession, course_id: uuid.UUID) -> list[Q
         text(
             """
             SELECT z.title AS quiz_title, coalesce(q.order_index, 0) AS order_index,
-                   q.question_text, count(a.id) AS answers,
+                   q.question_text,
+                   -- An essay not graded yet is neither right nor wrong: left out.
+                   count(a.id) FILTER (WHERE a.is_correct IS NOT NULL) AS answers,
                    count(a.id) FILTER (WHERE a.is_correct) AS right
               FROM quizzes z
               JOIN quiz_questions q ON q.quiz_id = z.id
