@@ -15,13 +15,19 @@ CHROMIUM = os.environ.get("KRISHI_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> str:
+    """Debian's Chromium, or a failure (never a skip) that says how to install it."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         # --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
         launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            executable_path=chromium, args=["--no-sandbox", "--disable-dev-shm-usage"]
         )
         try:
             yield launched

@@ -46,7 +46,7 @@ async def shoot(page: Page, name: str) -> None:
     if not SHOTS:
         return
     folder = Path(SHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     for width in WIDTHS:
         await page.set_viewport_size({"width": width, "height": 800})
         await page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
