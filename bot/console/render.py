@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from bot import i18n
 from bot.console.auth import Visitor
+from handlers.broadcast import REASONS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -33,6 +34,8 @@ _env.globals.update(
     percent=lambda share: i18n.format_percentage(Decimal(str(share)) * 100),
     day=i18n.format_day,
     LANGUAGE_NAMES=i18n.LANGUAGE_NAMES,
+    # Why a farmer was skipped or a send failed, in the words the chat's report uses.
+    reason=lambda code: i18n._(REASONS[code]) if code in REASONS else code,
 )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +42,7 @@ from bot.console.forms import (
 from bot.console.render import bar_chart, render, week_label
 from bot.i18n import LANGUAGE_NAMES, _, format_money, use_language
 from bot.runtime import runtime_of
+from db.queries import admin as admin_q
 from db.queries import catalog as catalog_q
 from db.queries import console as q
 from db.queries import payments as payments_q
@@ -157,8 +159,6 @@ async def sign_in_with_token(request: Request, who: VisitorDep) -> Response:
         return response
     if given:
         async with rt.engine.connect() as conn:
-            from db.queries import admin as admin_q
-
             owner = await admin_q.instructor_for_token(conn, auth.token_hash(given))
         if owner is not None:
             await auth.open_session(request, response, user_id=owner.user_id, role="instructor")
@@ -213,10 +213,10 @@ async def sign_out(request: Request, who: SignedIn) -> Response:
 @router.get("/language/{language}")
 async def choose_language(language: str, request: Request) -> Response:
     """Remember the console's language in a cookie (a link: it changes nothing else)."""
-    back = request.headers.get("referer") or "/console"
-    if "/console" not in back:
-        back = "/console"
-    response = _see_other(back)
+    # Back to the page it was chosen on: only a path of ours, never another site.
+    referer = urlsplit(request.headers.get("referer") or "")
+    back = referer.path if referer.path.startswith("/console") else "/console"
+    response = _see_other(back + (f"?{referer.query}" if referer.query else ""))
     if language in LANGUAGE_NAMES:
         response.set_cookie(
             auth.LANGUAGE_COOKIE, language, path=auth.COOKIE_PATH, samesite="lax", httponly=True
@@ -237,7 +237,15 @@ def _choices() -> dict[str, Any]:
 
 
 def _farmer_price(row: dict[str, Any]) -> str:
-    """The price line exactly as the chat's course card writes it."""
+    """The price line exactly as the chat's course card writes it ("—" while the price
+    typed is not a number yet)."""
+    try:
+        return _price_line(row)
+    except (ValueError, ArithmeticError):
+        return "—"
+
+
+def _price_line(row: dict[str, Any]) -> str:
     card = catalog_q.CourseCard(
         id=row.get("id") or uuid.uuid4(), title=str(row.get("title") or ""),
         description=str(row.get("description") or ""), category=str(row.get("category") or ""),
@@ -344,11 +352,8 @@ async def price_preview(course_id: uuid.UUID, request: Request, who: SignedIn) -
     """htmx: the price line as farmers will read it, while the instructor types."""
     form = await auth.check_csrf(request, who)
     values = pick(form, ("price", "discount_percent", "currency"))
-    try:
-        with use_language(who.language):
-            line = _farmer_price(values)
-    except (ValueError, ArithmeticError):
-        line = "—"
+    with use_language(who.language):
+        line = _farmer_price(values)
     return render("fragments/price.html", who, farmer_price=line)
 
 
@@ -686,8 +691,6 @@ def _finished(report: dict[str, Any]) -> bool:
 async def grading_page(request: Request, who: SignedIn) -> Response:
     rt = runtime_of(request)
     async with rt.sessionmaker() as session:
-        from db.queries import admin as admin_q
-
         essays = await admin_q.essays_to_grade(
             session, instructor_id=content.instructor_of(actor_of(who)), course_id=None, limit=50
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -268,3 +269,192 @@ async def test_htmx_is_served_locally(make_service: ServiceFactory) -> None:
         assert '<script src="/console/static/htmx.min.js"' in page.text
         assert "unpkg" not in page.text and "cdn" not in page.text.lower()
         assert (await service.http.get("/console/static/..%2Fauth.py")).status_code == 404
+
+
+async def admin_browser(service: Service) -> httpx.AsyncClient:
+    client = browser(service)
+    page = await client.get("/console/signin")
+    signed = await client.post("/console/signin", data={"csrf": csrf_of(page.text), "token": ADMIN})
+    assert signed.status_code == 303
+    return client
+
+
+async def held_purchase(service: Service, chat: int, course_id: str) -> str:
+    """A farmer's purchase a gateway held for review (paid the wrong amount)."""
+    user_id = await service.scalar(
+        "SELECT user_id FROM channel_identities WHERE external_id = :e", e=str(chat)
+    )
+    purchase_id = str(uuid.uuid4())
+    await service.execute(
+        "INSERT INTO course_purchases (id, user_id, course_id, amount, final_amount, currency,"
+        " payment_status) VALUES (:p, :u, :c, 499, 499, 'INR', 'pending')",
+        p=purchase_id, u=user_id, c=course_id,
+    )  # fmt: skip
+    await service.execute(
+        "INSERT INTO payment_links (purchase_id, provider, review_reason)"
+        " VALUES (:p, 'upi', 'paid 40000 INR, expected 49900 INR')",
+        p=purchase_id,
+    )
+    return str(purchase_id)
+
+
+async def test_admin_console(make_service: ServiceFactory) -> None:
+    async with make_service() as service:
+        admin = await admin_browser(service)
+        telegram = service.fakes.telegram
+        try:
+            page = await admin.get("/console/admin")
+            csrf = csrf_of(page.text)
+            made = await admin.post(
+                "/console/admin/instructors",
+                data={"csrf": csrf, "display_name": "Meena Kulkarni", "language": "mr"},
+            )
+            assert made.status_code == 200
+            token = re.search(r"(kli_[\w-]+)", made.text)
+            assert token and "/start invite-" in made.text
+            assert await service.scalar(
+                "SELECT preferred_language FROM users WHERE display_name = 'Meena Kulkarni'"
+            ) == "mr"  # fmt: skip
+
+            # Her token signs her in; her page speaks Marathi, her language of choice.
+            async with browser(service) as meena:
+                page = await meena.get("/console/signin")
+                signed = await meena.post(
+                    "/console/signin", data={"csrf": csrf_of(page.text), "token": token.group(1)}
+                )
+                assert signed.status_code == 303
+                course_id = await create_course(meena, "Soybean sowing")
+                await meena.get(
+                    "/console/language/mr", headers={"referer": "https://evil.example/console"}
+                )
+                courses = await meena.get("/console/courses")
+                assert "माझे कोर्स" in courses.text
+
+            # Two farmers' purchases held for review: one confirmed, one refunded.
+            first, second = service.new_chat_id(), service.new_chat_id()
+            for chat in (first, second):
+                await service.telegram_says(chat, "/start")
+                await telegram.wait_for(lambda _c, c=chat: telegram.sent_to(c))
+            confirm = await held_purchase(service, first, course_id)
+            refund = await held_purchase(service, second, course_id)
+            page = await admin.get("/console/admin")
+            assert page.text.count("expected 49900 INR") == 2
+            assert "Telegram" in page.text  # channel health
+
+            done = await admin.post(
+                f"/console/admin/purchases/{confirm}/confirm",
+                data={"csrf": csrf, "payment_ref": "UTR123456"},
+            )
+            assert done.status_code == 303
+            done = await admin.post(
+                f"/console/admin/purchases/{refund}/refund", data={"csrf": csrf}
+            )
+            assert done.status_code == 303
+            states = dict(
+                (str(r.id), r.payment_status)
+                for r in await service.rows("SELECT id, payment_status FROM course_purchases")
+            )
+            assert states == {confirm: "success", refund: "refunded"}
+            assert await service.scalar(
+                "SELECT count(*) FROM course_enrollments WHERE course_id = :c", c=course_id
+            ) == 1  # fmt: skip
+            page = await admin.get("/console/admin")
+            assert "expected 49900 INR" not in page.text
+            actions = [r.action for r in await service.rows("SELECT action FROM audit_log")]
+            assert "purchase.confirm" in actions and "purchase.refund" in actions
+            await telegram.wait_for(lambda _c: len(telegram.sent_to(first)) >= 2)
+        finally:
+            await admin.aclose()
+
+
+async def test_bad_input_is_a_form_error_not_a_500(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Kiran")
+        await sign_in_by_link(client, await chat_sign_in_link(service, teacher.chat))
+        course_id = await create_course(client, "Onion storage")
+        page = await client.get(f"/console/courses/{course_id}")
+        csrf = csrf_of(page.text)
+        bad = await client.post(
+            f"/console/courses/{course_id}",
+            data={"csrf": csrf, "title": "Onion storage", "description": "x",
+                  "category": "irrigation", "level": "beginner", "price": "abc",
+                  "discount_percent": "150"},
+        )  # fmt: skip
+        assert bad.status_code == 422
+        assert "price" in bad.text and "discount_percent" in bad.text
+        preview = await client.post(
+            f"/console/courses/{course_id}/price-preview",
+            data={"csrf": csrf, "price": "abc"},
+        )
+        assert preview.status_code == 200 and "—" in preview.text
+        for path in ("/console/courses/not-a-uuid", f"/console/quizzes/{course_id}"):
+            answer = await client.get(path)
+            assert answer.status_code in (404, 422), (path, answer.status_code)
+        quiz_less = await client.post(
+            f"/console/courses/{course_id}/quizzes/new", data={"csrf": csrf, "title": ""}
+        )
+        assert quiz_less.status_code == 422
+        question = await client.post(
+            f"/console/quizzes/{course_id}/questions/new",
+            data={"csrf": csrf, "type": "multiple_choice", "text": "?", "options": "a\nb"},
+        )
+        assert question.status_code in (404, 422)
+        broadcast = await client.post(
+            "/console/broadcasts/preview", data={"csrf": csrf, "course_id": course_id, "text": ""}
+        )
+        assert broadcast.status_code == 422
+        grade = await client.post(
+            f"/console/grading/{course_id}", data={"csrf": csrf, "points": "x"}
+        )
+        assert grade.status_code == 422
+
+
+async def test_grading_over_the_api_tells_the_farmer(make_service: ServiceFactory) -> None:
+    """The API and the console grade through one service: both tell the farmer."""
+    async with make_service() as service:
+        telegram = service.fakes.telegram
+        teacher = await new_instructor(service, "Asha")
+        headers = {"Authorization": f"Bearer {teacher.token}"}
+        course = await service.http.post(
+            "/api/v1/courses", headers=headers,
+            json={"title": "Farm ponds", "description": "d", "category": "irrigation",
+                  "level": "beginner"},
+        )  # fmt: skip
+        course_id = course.json()["id"]
+        lesson = await service.http.post(
+            "/api/v1/lessons", headers=headers,
+            json={"course_id": course_id, "title": "Pond check", "content_type": "quiz"},
+        )  # fmt: skip
+        quiz = await service.http.post(
+            "/api/v1/quizzes", headers=headers,
+            json={"course_id": course_id, "lesson_id": lesson.json()["id"], "title": "Ponds"},
+        )  # fmt: skip
+        quiz_id = quiz.json()["id"]
+        await service.http.post(
+            "/api/v1/questions", headers=headers,
+            json={"quiz_id": quiz_id, "type": "essay", "text": "Where would you dig?", "points": 4},
+        )  # fmt: skip
+        await service.http.post(f"/api/v1/courses/{course_id}/publish", headers=headers)
+        farmer = service.new_chat_id()
+        await service.telegram_says(farmer, "/start")
+        await service.telegram_taps(farmer, "lang:hi")
+        await service.telegram_taps(farmer, f"enroll:{course_id}")
+        await service.telegram_taps(farmer, f"qstart:{quiz_id}")
+        await telegram.wait_for(lambda _c: "Where would you dig?" in telegram.texts_to(farmer)[-1])
+        await service.telegram_says(farmer, "At the lowest corner of the field.")
+        essays = None
+        for _ in range(100):
+            essays = (await service.http.get("/api/v1/grading/essays", headers=headers)).json()
+            if essays:
+                break
+        assert essays
+        graded = await service.http.post(
+            f"/api/v1/grading/essays/{essays[0]['answer_id']}", headers=headers,
+            json={"points": 3, "feedback": "Check the soil holds water."},
+        )  # fmt: skip
+        assert graded.status_code == 200, graded.text
+        await telegram.wait_for(
+            lambda _c: "Check the soil holds water." in telegram.texts_to(farmer)[-1]
+        )
+        told = telegram.texts_to(farmer)[-1]
+        assert "4 में से 3 अंक" in told  # in the farmer's language
