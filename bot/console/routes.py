@@ -25,6 +25,7 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
+from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
 from bot.console.forms import (
@@ -46,8 +47,10 @@ from db.queries import admin as admin_q
 from db.queries import catalog as catalog_q
 from db.queries import console as q
 from db.queries import payments as payments_q
+from db.queries import quiz as quiz_q
 from handlers.catalog import LEVELS, price_line
 from handlers.categories import CATEGORIES
+from handlers.quiz import question_reply
 
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_FILES = {"htmx.min.js": "text/javascript", "console.css": "text/css"}
@@ -518,6 +521,33 @@ async def _quiz_page(
 @router.get("/quizzes/{quiz_id}")
 async def quiz_page(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
     return render("quiz.html", who, **await _quiz_page(request, who, quiz_id))
+
+
+@router.get("/quizzes/{quiz_id}/preview")
+async def quiz_preview(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+    """Each question as the quiz asks it, rendered by the channels' own code: numbered
+    for WhatsApp, with buttons on Telegram, in the language the console speaks."""
+    page = await _quiz_page(request, who, quiz_id)
+    rows = page["questions"]
+    previews = []
+    with use_language(who.language):
+        for index, row in enumerate(rows):
+            reply = question_reply(
+                quiz_q.Question(
+                    id=row["id"], question_type=str(row["question_type"]),
+                    question_text=str(row["question_text"]), options=row.get("options") or [],
+                    points=int(row.get("points") or 0), explanation=row.get("explanation"),
+                ),
+                quiz_id, index, len(rows),
+            )  # fmt: skip
+            previews.append(
+                {
+                    "whatsapp": numbered_text(reply),
+                    "telegram": reply.text,
+                    "buttons": [option.label for option in reply.options],
+                }
+            )
+    return render("quiz_preview.html", who, previews=previews, **page)
 
 
 @router.post("/quizzes/{quiz_id}")

@@ -139,6 +139,12 @@ async def test_instructor_journey(service: Service, browser: Browser) -> None:
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.locator("#z-pass")).to_have_value("60")
     await shoot(page, "quiz")
+    # The preview renders each question through the channels' own code.
+    await page.get_by_role("link", name="Preview as farmers see it").click()
+    await expect(page.locator(".bubble.wa").first).to_contain_text("Question 1 of 3")
+    await expect(page.locator(".bubble.wa").first).to_contain_text("1. At the roots")
+    await expect(page.locator(".tg-button").first).to_have_text("At the roots")
+    await shoot(page, "quiz-preview")
 
     await page.goto(f"{service.url}/console/courses/{course_id}")
     await page.click("#publish")
