@@ -5,6 +5,7 @@ So an instructor reaches only their own courses here exactly as in /api/v1."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -12,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +27,7 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
+from bot.broadcasts import preview_replies
 from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
@@ -644,12 +647,23 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def _broadcast_body(form: dict[str, str]) -> broadcasts_api.BroadcastIn:
+def _broadcast_body(form: dict[str, str], timezone: str) -> broadcasts_api.BroadcastIn:
     values: dict[str, Any] = {"course_id": form.get("course_id")}
     if form.get("lesson_id"):
         values["lesson_id"] = form["lesson_id"]
     else:
         values["text"] = (form.get("text") or "").strip() or None
+    when = (form.get("send_at") or "").strip()
+    if when:
+        # A phone's date-time field has no zone: it is the instructor's (India's) time.
+        try:
+            local = dt.datetime.fromisoformat(when)
+        except ValueError:
+            values["send_at"] = when  # the API's validation names the field
+        else:
+            values["send_at"] = (
+                local if local.tzinfo else local.replace(tzinfo=ZoneInfo(timezone))
+            ).astimezone(dt.UTC)
     return broadcasts_api.BroadcastIn.model_validate(values)
 
 
@@ -660,7 +674,7 @@ async def broadcast_preview(request: Request, who: SignedIn) -> Response:
     rt = runtime_of(request)
     actor = actor_of(who)
     try:
-        body = _broadcast_body(form)
+        body = _broadcast_body(form, rt.settings.timezone)
     except ValidationError as exc:
         courses = await _own_courses(request, who)
         course_id = _uuid_or_none(form.get("course_id"))
@@ -683,16 +697,44 @@ async def broadcast_preview(request: Request, who: SignedIn) -> Response:
         if body.lesson_id
         else None
     )
+    async with rt.sessionmaker() as session:
+        replies = await preview_replies(
+            session, str(course["title"]), course.get("thumbnail_emoji"), body.text, body.lesson_id
+        )
+    # One preview per channel and language someone will get it in (English when nobody).
+    reached = [
+        f"{channel}:{language}"
+        for channel, languages in audience["by_channel"].items()
+        for language in languages
+    ] or ["telegram:en", "whatsapp:en"]
+    previews = [
+        {
+            "channel": key.split(":")[0],
+            "language": LANGUAGE_NAMES.get(key.split(":")[1], key),
+            "text": numbered_text(replies[key])
+            if key.startswith("whatsapp")
+            else replies[key].text,
+            "buttons": [o.label for o in replies[key].options]
+            if key.startswith("telegram")
+            else [],
+        }
+        for key in sorted(reached)
+        if key in replies
+    ]
+    when = body.send_at.astimezone(ZoneInfo(rt.settings.timezone)) if body.send_at else None
     return render(
-        "broadcast_confirm.html", who, body=body, audience=audience, course=course, lesson=lesson
-    )
+        "broadcast_confirm.html", who, body=body, audience=audience, course=course,
+        lesson=lesson, previews=previews, when=when,
+        send_at=(form.get("send_at") or "").strip(),
+    )  # fmt: skip
 
 
 @router.post("/broadcasts/send")
 async def broadcast_send(request: Request, who: SignedIn) -> Response:
     form = await auth.check_csrf(request, who)
-    body = _broadcast_body(form)
-    accepted = await broadcasts_api.start(runtime_of(request), actor_of(who), body)
+    rt = runtime_of(request)
+    body = _broadcast_body(form, rt.settings.timezone)
+    accepted = await broadcasts_api.start(rt, actor_of(who), body)
     return _see_other(f"/console/broadcasts/{accepted.id}")
 
 

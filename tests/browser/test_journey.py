@@ -202,6 +202,9 @@ async def test_instructor_journey(service: Service, browser: Browser) -> None:
     await page.fill("#b-text", notice)
     await page.get_by_role("button", name="Preview and confirm").click()
     await expect(page.locator("#audience")).to_contain_text("1 farmer")
+    # The preview is what the fan-out will send: the course's header, then her words.
+    await expect(page.locator(".bubble.tg")).to_contain_text("From your course")
+    await expect(page.locator(".bubble.tg")).to_contain_text(notice)
     await shoot(page, "broadcast-confirm")
     await page.click("#send-broadcast")
     await expect(page.locator("#count-sent")).to_have_text("1", timeout=20_000)

@@ -4,10 +4,12 @@ flags, CSRF, sign-out and expiry, and the API's ownership rules on every page.""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -458,3 +460,31 @@ async def test_grading_over_the_api_tells_the_farmer(make_service: ServiceFactor
         )
         told = telegram.texts_to(farmer)[-1]
         assert "4 में से 3 अंक" in told  # in the farmer's language
+
+
+async def test_broadcast_can_be_scheduled(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROADCAST_QUIET_HOURS", "off")
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Vandana")
+        await sign_in_by_link(client, await chat_sign_in_link(service, teacher.chat))
+        course_id = await create_course(client, "Mulching")
+        page = await client.get(f"/console/broadcasts?course={course_id}")
+        csrf = csrf_of(page.text)
+        form = {"csrf": csrf, "course_id": course_id, "text": "Mulch before the rains.",
+                "send_at": "2030-06-01T07:30"}  # fmt: skip
+        confirm = await client.post("/console/broadcasts/preview", data=form)
+        assert confirm.status_code == 200, confirm.text
+        assert "Scheduled for" in confirm.text and "07:30" in confirm.text
+        assert "From your course" in confirm.text
+        sent = await client.post("/console/broadcasts/send", data=form)
+        assert sent.status_code == 422  # more than 30 days ahead: the API's own rule
+        form["send_at"] = (
+            dt.datetime.now(ZoneInfo("Asia/Kolkata")) + dt.timedelta(days=2)
+        ).strftime("%Y-%m-%dT%H:%M")
+        sent = await client.post("/console/broadcasts/send", data=form)
+        assert sent.status_code == 303, sent.text
+        starts = await service.scalar("SELECT send_at FROM broadcasts")
+        local = starts.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%dT%H:%M")
+        assert local == form["send_at"]
