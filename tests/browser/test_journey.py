@@ -227,6 +227,12 @@ async def test_instructor_journey(service: Service, browser: Browser) -> None:
     await page.goto(f"{service.url}/console/courses")
     await expect(page.locator(".course-line")).to_contain_text("100%")
     await shoot(page, "courses")
+    # The same page in Hindi, from the language links in the header.
+    await page.get_by_role("link", name="हिन्दी").click()
+    await expect(page.locator("h1")).to_have_text("मेरे कोर्स")
+    await shoot(page, "courses-hi")
+    await page.get_by_role("link", name="English").click()
+    await expect(page.locator("h1")).to_have_text("My courses")
 
     # 7. A second instructor is refused the first one's pages.
     ravi = await new_instructor(service, "Ravi Jadhav")

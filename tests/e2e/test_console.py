@@ -488,3 +488,27 @@ async def test_broadcast_can_be_scheduled(
         starts = await service.scalar("SELECT send_at FROM broadcasts")
         local = starts.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%dT%H:%M")
         assert local == form["send_at"]
+
+
+async def test_whatsapp_instructor_gets_the_link_too(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        made = await service.http.post(
+            "/api/v1/instructors",
+            json={"display_name": "Sunil", "language": "hi"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )
+        payload = made.json()["invite"]["start_payload"]
+        twilio = service.fakes.twilio
+        number = "+919812345678"
+        await service.whatsapp_says(number, f"start {payload}")
+        await twilio.wait_for(lambda _c: twilio.sent_to(number))
+        before = len(twilio.sent_to(number))
+        await service.whatsapp_says(number, "console")  # the slash is optional on WhatsApp
+        await twilio.wait_for(lambda _c: len(twilio.sent_to(number)) > before)
+        text = twilio.texts_to(number)[-1]
+        assert "sign-in link" in text
+        link = re.search(r"(http\S+/console/signin/[\w-]+)", text)
+        assert link, text
+        assert (await sign_in_by_link(client, link.group(1))).status_code == 303
+        courses = await client.get("/console/courses")
+        assert "My courses" in courses.text  # the language his chat chose with the invite
