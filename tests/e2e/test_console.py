@@ -512,3 +512,78 @@ async def test_whatsapp_instructor_gets_the_link_too(make_service: ServiceFactor
         assert (await sign_in_by_link(client, link.group(1))).status_code == 303
         courses = await client.get("/console/courses")
         assert "My courses" in courses.text  # the language his chat chose with the invite
+
+
+async def test_every_question_type_and_quiz_settings(make_service: ServiceFactory) -> None:
+    async with make_service() as service, browser(service) as client:
+        teacher = await new_instructor(service, "Prakash")
+        await sign_in_by_link(client, await chat_sign_in_link(service, teacher.chat))
+        course_id = await create_course(client, "Fertiliser doses")
+        page = await client.get(f"/console/courses/{course_id}")
+        csrf = csrf_of(page.text)
+        made = await client.post(
+            f"/console/courses/{course_id}/quizzes/new", data={"csrf": csrf, "title": "Doses"}
+        )
+        assert made.status_code == 303
+        quiz = made.headers["location"]
+        questions = [
+            {"type": "multiple_choice", "text": "Best time for urea?",
+             "options": "Before rain\nAfter irrigation\nAt noon", "correct": "2", "points": "2",
+             "explanation": "Moist soil holds it."},
+            {"type": "true_false", "text": "DAP is a phosphate fertiliser.", "correct": "true"},
+            {"type": "short_answer", "text": "Urea per acre for wheat, first dose?",
+             "options": "50 kg\nfifty kg"},
+            {"type": "essay", "text": "Describe your last season's fertiliser plan.",
+             "points": "5"},
+        ]  # fmt: skip
+        for question in questions:
+            added = await client.post(f"{quiz}/questions/new", data={"csrf": csrf, **question})
+            assert added.status_code == 303, added.text
+        # A multiple choice question without a correct option: the API's rule, shown.
+        wrong = await client.post(
+            f"{quiz}/questions/new",
+            data={"csrf": csrf, "type": "multiple_choice", "text": "?", "options": "a\nb"},
+        )
+        assert wrong.status_code == 422 and "exactly one correct option" in wrong.text
+
+        rows = await service.rows(
+            "SELECT question_type, options, points, explanation FROM quiz_questions"
+            " ORDER BY order_index"
+        )
+        assert [r.question_type for r in rows] == [
+            "multiple_choice", "true_false", "short_answer", "essay",
+        ]  # fmt: skip
+        assert [o["is_correct"] for o in rows[0].options] == [False, True, False]
+        assert (rows[0].points, rows[0].explanation) == (2, "Moist soil holds it.")
+        assert [o["text"] for o in rows[2].options if o["is_correct"]] == ["50 kg", "fifty kg"]
+        assert rows[3].points == 5
+
+        # The editor shows a question as it was saved, and saves a change.
+        listing = await client.get(quiz)
+        first = re.search(r"/console/questions/([0-9a-f-]{36})", listing.text)
+        assert first
+        editor = await client.get(f"/console/questions/{first.group(1)}")
+        assert "After irrigation" in editor.text and 'value="2"' in editor.text
+        changed = await client.post(
+            f"/console/questions/{first.group(1)}",
+            data={"csrf": csrf, **questions[0], "correct": "1"},
+        )
+        assert changed.status_code == 303
+        options = await service.scalar(
+            "SELECT options FROM quiz_questions WHERE id = :q", q=first.group(1)
+        )
+        assert [o["is_correct"] for o in options] == [True, False, False]
+
+        saved = await client.post(
+            quiz,
+            data={"csrf": csrf, "title": "Doses", "passing_score": "80",
+                  "time_limit_minutes": "15", "shuffle_questions": "on"},
+        )  # fmt: skip
+        assert saved.status_code == 303
+        settings = (await service.rows(
+            "SELECT passing_score, time_limit_minutes, shuffle_questions, show_correct_answer,"
+            " is_required FROM quizzes"
+        ))[0]  # fmt: skip
+        assert tuple(settings) == (80, 15, True, False, False)
+        preview = await client.get(f"{quiz}/preview")
+        assert "1. Before rain" in preview.text and "Question 4 of 4" in preview.text
