@@ -27,7 +27,7 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
-from bot.broadcasts import preview_replies
+from bot.broadcasts import BroadcastSettings, preview_replies
 from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
@@ -636,6 +636,7 @@ async def broadcasts_page(request: Request, who: SignedIn) -> Response:
     latest = await broadcasts_api.latest(rt, actor, None, 10)
     return render(
         "broadcasts.html", who, courses=courses, course_id=course_id, lessons=lessons,
+        max_chars=BroadcastSettings().max_chars,
         latest=latest, errors=[], values={},
     )  # fmt: skip
 
@@ -688,6 +689,7 @@ async def broadcast_preview(request: Request, who: SignedIn) -> Response:
         latest = await broadcasts_api.latest(rt, actor, None, 10)
         return render(
             "broadcasts.html", who, status_code=422, courses=courses, course_id=course_id,
+            max_chars=BroadcastSettings().max_chars,
             lessons=lessons, latest=latest, errors=errors_of(exc), values=form,
         )  # fmt: skip
     audience = await broadcasts_api.audience_of(rt, actor, body.course_id)
@@ -725,8 +727,14 @@ async def broadcast_preview(request: Request, who: SignedIn) -> Response:
     return render(
         "broadcast_confirm.html", who, body=body, audience=audience, course=course,
         lesson=lesson, previews=previews, when=when,
+        quiet_hours=_quiet_hours(),
         send_at=(form.get("send_at") or "").strip(),
     )  # fmt: skip
+
+
+def _quiet_hours() -> str | None:
+    window = BroadcastSettings().quiet_window()
+    return f"{window[0]:%H:%M}–{window[1]:%H:%M}" if window else None
 
 
 @router.post("/broadcasts/send")

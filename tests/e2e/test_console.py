@@ -362,6 +362,10 @@ async def test_admin_console(make_service: ServiceFactory) -> None:
             ) == 1  # fmt: skip
             page = await admin.get("/console/admin")
             assert "expected 49900 INR" not in page.text
+            revenue = await admin.get("/console/analytics")
+            assert "Soybean sowing" in revenue.text and "₹499" in revenue.text
+            csv = await admin.get("/console/analytics/revenue.csv")
+            assert "Soybean sowing,INR,499.00,1" in csv.text
             actions = [r.action for r in await service.rows("SELECT action FROM audit_log")]
             assert "purchase.confirm" in actions and "purchase.refund" in actions
             await telegram.wait_for(lambda _c: len(telegram.sent_to(first)) >= 2)
