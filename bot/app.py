@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import api, metrics
 from bot.channels import telegram, whatsapp
+from bot.console import router as console_router
 from bot.inbox import InboxRecorder, InboxUnavailable
 from bot.messages import Inbound
 from bot.payments import webhooks as payment_webhooks
@@ -242,6 +243,7 @@ def create_app(
     # Routes match in order: the webhooks (the hot path) first, then the API's many.
     app.include_router(payment_webhooks.router)
     app.include_router(api.router)
+    app.include_router(console_router)
     return app
 
 

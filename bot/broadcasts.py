@@ -169,8 +169,6 @@ async def _bodies(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
     """The message per "channel:language", and its template form for WhatsApp outside
     the 24-hour window. None when there is nothing to send (the lesson was deleted)."""
-    from handlers.lessons import render_lesson  # keeps the sender's imports light
-
     lesson = None
     if broadcast.lesson_id is not None:
         lesson = await lessons_q.get_lesson(session, broadcast.lesson_id, _NOBODY)
@@ -184,27 +182,53 @@ async def _bodies(
     ).decode()
     bodies: dict[str, dict[str, Any]] = {}
     templates: dict[str, dict[str, Any]] = {}
+    replies = broadcast_replies(
+        broadcast.course_title, broadcast.course_emoji, broadcast.text, lesson
+    )
+    for key, sent in replies.items():
+        bodies[key] = sent.to_json()
+        templates[key] = bodies[key]
+        if sid and key.startswith("whatsapp:"):
+            templates[key] = {
+                **bodies[key],
+                "extra": {"content_sid": sid, "content_variables": variables},
+            }
+    return bodies, templates
+
+
+def broadcast_replies(
+    course_title: str, emoji: str | None, text: str | None, lesson: lessons_q.LessonView | None
+) -> dict[str, Reply]:
+    """What each farmer gets, per "channel:language" (the console previews these)."""
+    from handlers.lessons import render_lesson  # keeps the sender's imports light
+
+    replies: dict[str, Reply] = {}
     for language in LANGUAGES:
         with use_language(language):
-            top = header(broadcast.course_title, broadcast.course_emoji)
+            top = header(course_title, emoji)
             if lesson is not None:
                 shown = render_lesson(lesson)
                 reply = dataclasses.replace(shown, text=top + "\n\n" + shown.text)
             else:
-                reply = Reply(top + "\n\n" + (broadcast.text or ""))
+                reply = Reply(top + "\n\n" + (text or ""))
         for channel in CHANNELS:
             # A WhatsApp farmer answers menus by number, and their numbered menu is
             # the one of their last turn: a broadcast must not offer numbers of its own.
             sent = dataclasses.replace(reply, options=()) if channel == "whatsapp" else reply
-            key = f"{channel}:{language}"
-            bodies[key] = sent.to_json()
-            templates[key] = bodies[key]
-            if sid and channel == "whatsapp":
-                templates[key] = {
-                    **bodies[key],
-                    "extra": {"content_sid": sid, "content_variables": variables},
-                }
-    return bodies, templates
+            replies[f"{channel}:{language}"] = sent
+    return replies
+
+
+async def preview_replies(
+    session: AsyncSession,
+    course_title: str,
+    emoji: str | None,
+    text: str | None,
+    lesson_id: uuid.UUID | None,
+) -> dict[str, Reply]:
+    """The replies a broadcast not yet made would send, read as the fan-out reads them."""
+    lesson = await lessons_q.get_lesson(session, lesson_id, _NOBODY) if lesson_id else None
+    return broadcast_replies(course_title, emoji, text, lesson)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from bot.i18n import LANGUAGES, LOCALES_DIR
 ROOT = LOCALES_DIR.parent
 SOURCES = ("bot", "handlers")
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "ngettext": (1, 2)}
+# The console's Jinja2 templates call the same `_()` and `ngettext()` (see babel.cfg).
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
 _PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 
 
@@ -26,7 +28,7 @@ def extract() -> Catalog:
     template = Catalog(project="krishi-learn", fuzzy=False)
     for source in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT / source), method_map=[("**.py", "python")], keywords=KEYWORDS
+            str(ROOT / source), method_map=METHODS, keywords=KEYWORDS
         ):
             template.add(
                 message,

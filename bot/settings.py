@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # /docs, /redoc and /openapi.json are served only when this is on.
     api_docs_public: bool = False
+    # Signs the instructor console's cookies; set it when several processes serve
+    # the console (unset: derived from the other secrets, see bot/console/auth.py).
+    console_secret: SecretStr | None = None
+    console_session_hours: int = 12
 
     # Sender limits. Telegram: 30 msg/s per bot, about 1 msg/s per chat with short
     # bursts allowed; WhatsApp via Twilio: 80 msg/s per sender number.

@@ -206,14 +206,19 @@ async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
     question = state.question
     assert question is not None, "asked past the last question"
     turn.goto("quiz_question", attempt=str(state.attempt_id))
+    return question_reply(question, state.attempt_id, state.current_index, state.total)
+
+
+def question_reply(question: q.Question, attempt_id: uuid.UUID, index: int, total: int) -> Reply:
+    """How a question is asked (the instructor console previews it through here too)."""
     heading = _("Question {number} of {total}").format(
-        number=format_number(state.current_index + 1), total=format_number(state.total)
+        number=format_number(index + 1), total=format_number(total)
     )
     text = f"{heading}\n\n{question.question_text}"
     choices = grading.options_of(question.options)
     if question.question_type in ("multiple_choice", "true_false"):
         options = tuple(
-            Option(str(choice["text"]), f"qa:{state.attempt_id}:{state.current_index}:{i}")
+            Option(str(choice["text"]), f"qa:{attempt_id}:{index}:{i}")
             for i, choice in enumerate(choices)
         )
         return Reply(text, options=options)

@@ -20,6 +20,7 @@ from bot.messages import Option, Reply
 from handlers import (
     broadcast,
     catalog,
+    console,
     lessons,
     library,
     payments,
@@ -45,6 +46,7 @@ CONVERSATIONS: list[Conversation] = [
     rewards.CONVERSATION,
     search.CONVERSATION,
     broadcast.CONVERSATION,
+    console.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}

@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from bot.api.auth import CurrentActor
+from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import require_owner
 from bot.api.routing import ApiRoute
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
 
 router = APIRouter(tags=["analytics"], route_class=ApiRoute)
@@ -67,7 +67,12 @@ def _rate(part: int, whole: int) -> float:
 @router.get("/courses/{course_id}/analytics", response_model=AnalyticsOut)
 async def course_analytics(course_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
     """Enrolments, completion rate, quiz pass rates and drop-off by lesson of one course."""
-    async with runtime_of(request).sessionmaker() as session:
+    return await analytics_of(runtime_of(request), actor, course_id)
+
+
+async def analytics_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> AnalyticsOut:
+    """One course's figures, for its instructor or the admin (403 for another's)."""
+    async with rt.sessionmaker() as session:
         exists, owner = await q.content_owner(session, "courses", course_id)
         require_owner(actor, exists, owner, "course")
         enrolled = await q.enrolments(session, course_id)

@@ -17,7 +17,7 @@ from bot.api.courses import instructor_of, invalid, require_owner
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
 
@@ -110,6 +110,11 @@ async def start_broadcast(body: BroadcastIn, request: Request, actor: CurrentAct
     429 past the hourly limit per instructor (with Retry-After), 422 for a message
     that is too long or a lesson of another course, 403 for another instructor's course.
     """
+    return await start(runtime_of(request), actor, body)
+
+
+async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
+    """Check and create a broadcast as `actor`; a job fans it out (API and console)."""
     policy = BroadcastSettings()
     if body.text is not None and len(body.text) > policy.max_chars:
         raise invalid("text", f"at most {policy.max_chars} characters", len(body.text))
@@ -119,7 +124,6 @@ async def start_broadcast(body: BroadcastIn, request: Request, actor: CurrentAct
             send_at = send_at.replace(tzinfo=dt.UTC)
         if send_at > dt.datetime.now(dt.UTC) + MAX_AHEAD:
             raise invalid("send_at", "at most 30 days ahead", send_at.isoformat())
-    rt = runtime_of(request)
     me = instructor_of(actor)
     async with rt.sessionmaker() as session, session.begin():
         await _course_of_actor(session, actor, body.course_id)
@@ -163,10 +167,15 @@ async def start_broadcast(body: BroadcastIn, request: Request, actor: CurrentAct
 @router.get("/broadcasts/{broadcast_id}")
 async def get_broadcast(broadcast_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
     """A broadcast and its counts: queued, sent, delivered, failed and skipped, with reasons."""
-    async with runtime_of(request).sessionmaker() as session:
+    return JSONResponse(await report(runtime_of(request), actor, broadcast_id))
+
+
+async def report(rt: Runtime, actor: Actor, broadcast_id: uuid.UUID) -> dict[str, Any]:
+    """A broadcast `actor` may see, with its counts (404, or 403 for another's)."""
+    async with rt.sessionmaker() as session:
         broadcast = await _broadcast_of_actor(session, actor, broadcast_id)
         counts = await q.counts(session, broadcast)
-    return JSONResponse(_out(broadcast, counts, BroadcastSettings()))
+    return _out(broadcast, counts, BroadcastSettings())
 
 
 @router.get("/broadcasts")
@@ -177,13 +186,19 @@ async def list_broadcasts(
     limit: int = Query(20, ge=1, le=100),
 ) -> Any:
     """The newest broadcasts of the caller's courses, with their counts."""
+    return JSONResponse(await latest(runtime_of(request), actor, course_id, limit))
+
+
+async def latest(
+    rt: Runtime, actor: Actor, course_id: uuid.UUID | None, limit: int
+) -> list[dict[str, Any]]:
+    """The newest broadcasts of `actor`'s courses (all for the admin), with their counts."""
     policy = BroadcastSettings()
-    async with runtime_of(request).sessionmaker() as session:
+    async with rt.sessionmaker() as session:
         rows = await q.latest_broadcasts(
             session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
         )
-        out = [_out(row, await q.counts(session, row), policy) for row in rows]
-    return JSONResponse(out)
+        return [_out(row, await q.counts(session, row), policy) for row in rows]
 
 
 @router.post("/broadcasts/{broadcast_id}/cancel")
@@ -209,7 +224,11 @@ async def cancel_broadcast(broadcast_id: uuid.UUID, request: Request, actor: Cur
 async def course_audience(course_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
     """Who a broadcast to this course would reach now, per channel and language, and who
     not (and why)."""
-    rt = runtime_of(request)
+    return JSONResponse(await audience_of(runtime_of(request), actor, course_id))
+
+
+async def audience_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> dict[str, Any]:
+    """Who a broadcast to the course would reach now, per channel and language; who not."""
     async with rt.sessionmaker() as session:
         exists, owner = await admin_q.content_owner(session, "courses", course_id)
         require_owner(actor, exists, owner, "course")
@@ -224,11 +243,9 @@ async def course_audience(course_id: uuid.UUID, request: Request, actor: Current
             by_language[group.language] = by_language.get(group.language, 0) + group.farmers
         elif group.skip_reason:
             skipped[group.skip_reason] = skipped.get(group.skip_reason, 0) + group.farmers
-    return JSONResponse(
-        {
-            "course_id": str(course_id),
-            "reached": sum(sum(v.values()) for v in reach.values()),
-            "by_channel": reach,
-            "skipped": skipped,
-        }
-    )
+    return {
+        "course_id": str(course_id),
+        "reached": sum(sum(v.values()) for v in reach.values()),
+        "by_channel": reach,
+        "skipped": skipped,
+    }

@@ -35,7 +35,7 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import INT4_MAX, INT4_MIN, OFFSET_MAX, StorableText
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
-from bot.runtime import runtime_of
+from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
 
 router = APIRouter(route_class=ApiRoute)
@@ -254,6 +254,13 @@ RESOURCES = [
     Resource("badges", "badge", BadgeIn, admin_only=True),
 ]
 _BY_NAME = {resource.name: resource for resource in RESOURCES}
+# Unpublish hides a row from farmers without archiving it.
+Publication = Literal["publish", "unpublish", "archive"]
+
+
+def content_kind(name: str) -> Resource:
+    """The description of one kind of content, by its URL segment."""
+    return _BY_NAME[name]
 
 
 def _integrity(exc: IntegrityError) -> HTTPException | RequestValidationError:
@@ -298,58 +305,77 @@ def _respond(row: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(jsonable_encoder(row), status_code=status)
 
 
+async def create_content(
+    rt: Runtime, actor: Actor, resource: Resource, body: BaseModel
+) -> dict[str, Any]:
+    """Create one row as `actor` (the API's and the console's one way to do it)."""
+    _may_write(actor, resource)
+    values = resource.to_row(body)
+    me = instructor_of(actor)
+    if resource.owner_column is not None and me is not None:
+        if values.get(resource.owner_column) not in (None, me):
+            raise HTTPException(403, f"an instructor cannot set {resource.owner_column}")
+        values[resource.owner_column] = me
+    async with rt.sessionmaker() as session, session.begin():
+        await _check_parent(session, actor, resource, values)
+        await _check_references(session, actor, resource, values)
+        if "order_index" in values and values["order_index"] is None and resource.parent:
+            values["order_index"] = await q.next_order_index(
+                session, resource.name, values[resource.parent[0]]
+            )
+        if resource.publishable:
+            values["is_published"] = False
+        try:
+            async with session.begin_nested():
+                row = await q.insert_content(session, resource.name, values)
+        except IntegrityError as exc:
+            raise _integrity(exc) from exc
+        if resource.name == "lessons":
+            await q.refresh_lesson_count(session, values["course_id"])
+        await q.audit(
+            session,
+            actor=actor.name,
+            action=f"{resource.singular}.create",
+            subject=str(row["id"]),
+            detail={"title": row.get("title") or row.get("name") or row.get("question_text")},
+        )
+    return row
+
+
 def _create(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def create(request: Request, actor: Actor, body: BaseModel) -> JSONResponse:
-        _may_write(actor, resource)
-        values = resource.to_row(body)
-        me = instructor_of(actor)
-        if resource.owner_column is not None and me is not None:
-            if values.get(resource.owner_column) not in (None, me):
-                raise HTTPException(403, f"an instructor cannot set {resource.owner_column}")
-            values[resource.owner_column] = me
-        async with runtime_of(request).sessionmaker() as session, session.begin():
-            await _check_parent(session, actor, resource, values)
-            await _check_references(session, actor, resource, values)
-            if "order_index" in values and values["order_index"] is None and resource.parent:
-                values["order_index"] = await q.next_order_index(
-                    session, resource.name, values[resource.parent[0]]
-                )
-            if resource.publishable:
-                values["is_published"] = False
-            try:
-                async with session.begin_nested():
-                    row = await q.insert_content(session, resource.name, values)
-            except IntegrityError as exc:
-                raise _integrity(exc) from exc
-            if resource.name == "lessons":
-                await q.refresh_lesson_count(session, values["course_id"])
-            await q.audit(
-                session,
-                actor=actor.name,
-                action=f"{resource.singular}.create",
-                subject=str(row["id"]),
-                detail={"title": row.get("title") or row.get("name") or row.get("question_text")},
-            )
-        return _respond(row, 201)
+        return _respond(await create_content(runtime_of(request), actor, resource, body), 201)
 
     _sign(create, body=resource.model)
     return create
+
+
+async def list_content(
+    rt: Runtime,
+    actor: Actor,
+    resource: Resource,
+    parent: uuid.UUID | None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Rows of one kind `actor` may see: an instructor's own, everything for the admin."""
+    filters = {resource.parent[0]: parent} if resource.parent and parent else {}
+    async with rt.sessionmaker() as session:
+        return await q.list_content(
+            session,
+            resource.name,
+            owner=instructor_of(actor),
+            filters=filters,
+            limit=limit,
+            offset=offset,
+        )
 
 
 def _list(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def list_rows(
         request: Request, actor: Actor, limit: int, offset: int, parent: uuid.UUID | None
     ) -> JSONResponse:
-        filters = {resource.parent[0]: parent} if resource.parent and parent else {}
-        async with runtime_of(request).sessionmaker() as session:
-            rows = await q.list_content(
-                session,
-                resource.name,
-                owner=instructor_of(actor),
-                filters=filters,
-                limit=limit,
-                offset=offset,
-            )
+        rows = await list_content(runtime_of(request), actor, resource, parent, limit, offset)
         return JSONResponse(jsonable_encoder(rows))
 
     _sign(
@@ -381,56 +407,70 @@ async def _owned_row(
     return row
 
 
+async def read_content(
+    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID
+) -> dict[str, Any]:
+    """One row `actor` may see: 404 when there is none, 403 for another's."""
+    async with rt.sessionmaker() as session:
+        return await _owned_row(session, actor, resource, row_id, write=False)
+
+
 def _get(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def get_row(request: Request, actor: Actor, row_id: uuid.UUID) -> JSONResponse:
-        async with runtime_of(request).sessionmaker() as session:
-            return _respond(await _owned_row(session, actor, resource, row_id, write=False))
+        return _respond(await read_content(runtime_of(request), actor, resource, row_id))
 
     _sign(get_row, row_id=uuid.UUID)
     return get_row
+
+
+async def update_content(
+    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID, patch: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply a patch as `actor`: the whole row is validated, only the patch is written."""
+    async with rt.sessionmaker() as session, session.begin():
+        current = await _owned_row(session, actor, resource, row_id, write=True)
+        if resource.parent and resource.parent[0] in patch:
+            field = resource.parent[0]
+            if str(patch[field]) != str(current[field]):
+                raise invalid(field, "cannot be changed; create it anew instead", patch[field])
+        owner_column = resource.owner_column
+        if (
+            owner_column
+            and owner_column in patch
+            and not actor.is_admin
+            and str(patch[owner_column]) != str(current[owner_column])
+        ):
+            raise HTTPException(403, f"only the admin changes {owner_column}")
+        try:
+            body = resource.model.model_validate({**resource.from_row(current), **patch})
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from exc
+        values = resource.to_row(body, set(patch))
+        await _check_references(session, actor, resource, resource.to_row(body))
+        try:
+            async with session.begin_nested():
+                row = await q.update_content(session, resource.name, row_id, values)
+        except IntegrityError as exc:
+            raise _integrity(exc) from exc
+        if row is None:
+            raise HTTPException(404, f"no such {resource.singular}")
+        await q.audit(
+            session,
+            actor=actor.name,
+            action=f"{resource.singular}.update",
+            subject=str(row_id),
+            detail={"fields": sorted(values)},
+        )
+    return row
 
 
 def _update(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def update_row(
         request: Request, actor: Actor, row_id: uuid.UUID, patch: dict[str, Any]
     ) -> JSONResponse:
-        async with runtime_of(request).sessionmaker() as session, session.begin():
-            current = await _owned_row(session, actor, resource, row_id, write=True)
-            if resource.parent and resource.parent[0] in patch:
-                field = resource.parent[0]
-                if str(patch[field]) != str(current[field]):
-                    raise invalid(field, "cannot be changed; create it anew instead", patch[field])
-            owner_column = resource.owner_column
-            if (
-                owner_column
-                and owner_column in patch
-                and not actor.is_admin
-                and str(patch[owner_column]) != str(current[owner_column])
-            ):
-                raise HTTPException(403, f"only the admin changes {owner_column}")
-            try:
-                body = resource.model.model_validate({**resource.from_row(current), **patch})
-            except ValidationError as exc:
-                raise RequestValidationError(
-                    [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-                ) from exc
-            values = resource.to_row(body, set(patch))
-            await _check_references(session, actor, resource, resource.to_row(body))
-            try:
-                async with session.begin_nested():
-                    row = await q.update_content(session, resource.name, row_id, values)
-            except IntegrityError as exc:
-                raise _integrity(exc) from exc
-            if row is None:
-                raise HTTPException(404, f"no such {resource.singular}")
-            await q.audit(
-                session,
-                actor=actor.name,
-                action=f"{resource.singular}.update",
-                subject=str(row_id),
-                detail={"fields": sorted(values)},
-            )
-        return _respond(row)
+        return _respond(await update_content(runtime_of(request), actor, resource, row_id, patch))
 
     _sign(
         update_row,
@@ -446,21 +486,28 @@ def _update(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     return update_row
 
 
-def _publication(
-    resource: Resource, action: Literal["publish", "archive"]
-) -> Callable[..., Awaitable[JSONResponse]]:
+async def change_publication(
+    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID, action: Publication
+) -> dict[str, Any]:
+    """Publish, unpublish or archive one row as `actor`."""
+    async with rt.sessionmaker() as session, session.begin():
+        await _owned_row(session, actor, resource, row_id, write=True)
+        row = await q.set_publication(session, resource.name, row_id, action)
+        await q.audit(
+            session,
+            actor=actor.name,
+            action=f"{resource.singular}.{action}",
+            subject=str(row_id),
+            detail={},
+        )
+    return row or {}
+
+
+def _publication(resource: Resource, action: Publication) -> Callable[..., Awaitable[JSONResponse]]:
     async def change(request: Request, actor: Actor, row_id: uuid.UUID) -> JSONResponse:
-        async with runtime_of(request).sessionmaker() as session, session.begin():
-            await _owned_row(session, actor, resource, row_id, write=True)
-            row = await q.set_publication(session, resource.name, row_id, action)
-            await q.audit(
-                session,
-                actor=actor.name,
-                action=f"{resource.singular}.{action}",
-                subject=str(row_id),
-                detail={},
-            )
-        return _respond(row or {})
+        return _respond(
+            await change_publication(runtime_of(request), actor, resource, row_id, action)
+        )
 
     _sign(change, row_id=uuid.UUID)
     return change
@@ -490,7 +537,7 @@ def _sign(endpoint: Callable[..., Any], **params: Any) -> None:
     endpoint.__signature__ = signature.replace(parameters=typed)  # type: ignore[attr-defined]
 
 
-_ACTIONS: tuple[Literal["publish", "archive"], ...] = ("publish", "archive")
+_ACTIONS: tuple[Publication, ...] = ("publish", "unpublish", "archive")
 for _resource in RESOURCES:
     _base = f"/{_resource.name}"
     _item = f"{_base}/{{row_id}}"

@@ -11,11 +11,16 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.auth import CurrentActor
+from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid
 from bot.api.routing import ApiRoute
-from bot.runtime import runtime_of
+from bot.api.storable import StorableText
+from bot.i18n import _, format_number, use_language
+from bot.messages import Reply
+from bot.runtime import Runtime, runtime_of
 from db.queries import admin as q
+from db.queries import outbox
+from db.queries import quiz as quiz_q
 
 router = APIRouter(prefix="/grading", tags=["grading"], route_class=ApiRoute)
 
@@ -66,12 +71,13 @@ class EssayOut(BaseModel):
         )
 
 
-class Grade(BaseModel):
+class Grade(StorableText):
     model_config = ConfigDict(extra="forbid")
 
     points: int = Field(ge=0, description="At most the question's points")
     # Absent: correct when it earned at least half the question's points.
     is_correct: bool | None = None
+    feedback: str | None = Field(None, max_length=1000, description="Sent to the farmer")
 
 
 class AttemptScore(BaseModel):
@@ -102,14 +108,26 @@ async def essays_to_grade(
     return [EssayOut.of(answer) for answer in answers]
 
 
-@router.post("/essays/{answer_id}", response_model=Graded)
-async def grade_essay(
-    answer_id: uuid.UUID, body: Grade, request: Request, actor: CurrentActor
-) -> Any:
-    """Grade one essay answer (again, if need be); the attempt's score, percentage and
-    pass are computed anew the same way as when the farmer finished it."""
+def _graded_reply(answer: q.EssayAnswer, points: int) -> Reply:
+    """What the farmer reads when their essay has been graded."""
+    return Reply(
+        _("📝 Your answer in “{quiz}” has been graded: {points} of {possible} points.").format(
+            quiz=answer.quiz_title,
+            points=format_number(points),
+            possible=format_number(answer.max_points),
+        )
+        + "\n"
+        + _("Question: {question}").format(question=answer.question_text)
+    )
+
+
+async def grade(
+    rt: Runtime, actor: Actor, answer_id: uuid.UUID, body: Grade, *, feedback: str | None = None
+) -> Graded:
+    """Grade one essay answer (again, if need be) as `actor`, and tell the farmer; the
+    API and the console both grade through here."""
     me = instructor_of(actor)
-    async with runtime_of(request).sessionmaker() as session, session.begin():
+    async with rt.sessionmaker() as session, session.begin():
         answer = await q.essay_answer(session, answer_id)
         if answer is None:
             raise HTTPException(404, "no such essay answer")
@@ -130,6 +148,17 @@ async def grade_essay(
             subject=str(answer_id),
             detail={"points": body.points, "is_correct": is_correct, "passed": score.passed},
         )
+        if answer.user_id is not None:
+            # In the same transaction as the grade: the farmer hears of it exactly once.
+            with use_language(await quiz_q.user_language(session, answer.user_id)):
+                reply = _graded_reply(answer, body.points)
+                if feedback:
+                    reply = Reply(
+                        reply.text + "\n" + _("Feedback: {feedback}").format(feedback=feedback)
+                    )
+            await outbox.queue_for_user(
+                session, answer.user_id, [reply.to_json()], kind="notification"
+            )
         graded = await q.essay_answer(session, answer_id)
         assert graded is not None
     return Graded(
@@ -142,3 +171,13 @@ async def grade_essay(
             ungraded=score.ungraded,
         ),
     )
+
+
+@router.post("/essays/{answer_id}", response_model=Graded)
+async def grade_essay(
+    answer_id: uuid.UUID, body: Grade, request: Request, actor: CurrentActor
+) -> Any:
+    """Grade one essay answer (again, if need be); the attempt's score, percentage and
+    pass are computed anew the same way as when the farmer finished it. The farmer is
+    told their points."""
+    return await grade(runtime_of(request), actor, answer_id, body, feedback=body.feedback)

@@ -124,7 +124,13 @@ async def create_instructor(
     body: InstructorIn, request: Request, actor: AdminActor
 ) -> NewInstructorOut:
     """Create an instructor; returns their first API token and a chat invite link."""
-    rt = runtime_of(request)
+    return await new_instructor(runtime_of(request), actor, body)
+
+
+async def new_instructor(rt: Runtime, actor: Actor, body: InstructorIn) -> NewInstructorOut:
+    """The admin makes an instructor, with a token and an invite (API and console)."""
+    if not actor.is_admin:
+        raise HTTPException(403, "admin only")
     async with rt.sessionmaker() as session, session.begin():
         row = await q.create_instructor(
             session, display_name=body.display_name, language=body.language
@@ -138,7 +144,13 @@ async def create_instructor(
 @router.get("", response_model=list[InstructorOut])
 async def list_instructors(request: Request, actor: AdminActor) -> list[InstructorOut]:
     """Every instructor, with their course and token counts."""
-    async with runtime_of(request).sessionmaker() as session:
+    return await all_instructors(runtime_of(request), actor)
+
+
+async def all_instructors(rt: Runtime, actor: Actor) -> list[InstructorOut]:
+    if not actor.is_admin:
+        raise HTTPException(403, "admin only")
+    async with rt.sessionmaker() as session:
         return [InstructorOut.of(row) for row in await q.list_instructors(session)]
 
 
@@ -156,10 +168,17 @@ async def create_invite(
     instructor_id: InstructorId, body: InviteIn, request: Request, actor: AdminActor
 ) -> InviteOut:
     """A new single-use chat invite (for a new phone, or when the last one expired)."""
-    rt = runtime_of(request)
+    return await new_invite(runtime_of(request), actor, instructor_id, body.valid_hours)
+
+
+async def new_invite(
+    rt: Runtime, actor: Actor, instructor_id: uuid.UUID, valid_hours: int
+) -> InviteOut:
+    if not actor.is_admin:
+        raise HTTPException(403, "admin only")
     async with rt.sessionmaker() as session, session.begin():
         await _existing(session, instructor_id)
-        invite = await _invite(rt, session, instructor_id, body.valid_hours)
+        invite = await _invite(rt, session, instructor_id, valid_hours)
         await _audit(session, actor, "instructor.invite", instructor_id, {})
     return invite
 

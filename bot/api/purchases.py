@@ -9,10 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from bot.api.auth import AdminActor
+from bot.api.auth import Actor, AdminActor
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
-from bot.runtime import runtime_of
+from bot.payments import upi
+from bot.payments.events import Refunded, minor_units
+from bot.runtime import Runtime, runtime_of
 from db.queries import payments as payments_q
 from handlers import payments
 
@@ -86,8 +88,15 @@ async def confirm_purchase(
     Confirming twice changes nothing the second time; a refunded purchase is 409.
     Every call is written to the audit log with the admin who made it.
     """
-    given = confirmation or Confirmation()
-    rt = runtime_of(request)
+    return await confirm(runtime_of(request), actor, purchase_id, confirmation or Confirmation())
+
+
+async def confirm(
+    rt: Runtime, actor: Actor, purchase_id: uuid.UUID, given: Confirmation
+) -> PurchaseOut:
+    """Settle a purchase as paid by the admin's word (API and console), audited."""
+    if not actor.is_admin:
+        raise HTTPException(403, "admin only")
     async with rt.sessionmaker() as session, session.begin():
         purchase = await payments_q.get_purchase(session, purchase_id)
         if purchase is None:
@@ -114,4 +123,46 @@ async def confirm_purchase(
     assert after is not None
     if after.status == "refunded":
         raise HTTPException(409, "this purchase was refunded")
+    return PurchaseOut.of(after, outcome.value)
+
+
+async def refund_by_hand(
+    rt: Runtime, actor: Actor, purchase_id: uuid.UUID, note: str | None = None
+) -> PurchaseOut:
+    """The admin sent the money back outside the gateway (a purchase held for review):
+    settle it as a full refund, as the gateway's refund webhook would, audited."""
+    if not actor.is_admin:
+        raise HTTPException(403, "admin only")
+    async with rt.sessionmaker() as session, session.begin():
+        purchase = await payments_q.get_purchase(session, purchase_id)
+        if purchase is None:
+            raise HTTPException(404, "no such purchase")
+        paid = minor_units(purchase.final_amount, purchase.currency)
+        outcome = await payments.settle(
+            session,
+            rt.settings,
+            Refunded(
+                provider=purchase.provider or upi.PROVIDER,
+                purchase_id=purchase.id,
+                payment_id=purchase.payment_id,
+                refund_id=f"manual-{purchase.id.hex[:16]}",
+                refunded_minor=paid,
+                paid_minor=paid,
+            ),
+        )
+        await payments_q.record_audit(
+            session,
+            actor=actor.name,
+            action="purchase.refund",
+            subject=f"purchase:{purchase_id}",
+            detail={
+                "outcome": outcome.value,
+                "status_before": purchase.status,
+                "note": note,
+                "amount": str(purchase.final_amount),
+                "currency": purchase.currency,
+            },
+        )
+        after = await payments_q.get_purchase(session, purchase_id)
+    assert after is not None
     return PurchaseOut.of(after, outcome.value)

@@ -286,11 +286,12 @@ async def update_content(
 async def set_publication(
     session: AsyncSession, resource: str, row_id: uuid.UUID, action: str
 ) -> dict[str, Any] | None:
-    """Publish (and un-archive), or archive (and unpublish) one row."""
+    """Publish (and un-archive), unpublish (hidden, not archived), or archive (and
+    unpublish) one row."""
     table = CONTENT[resource].table
     values: dict[str, Any] = {"is_published": action == "publish"}
-    if "is_archived" in table.c:
-        values["is_archived"] = action != "publish"
+    if "is_archived" in table.c and action != "unpublish":
+        values["is_archived"] = action == "archive"
     if action == "publish" and "published_at" in table.c:
         # The seed's timestamps are UTC without a time zone.
         values["published_at"] = func.coalesce(
