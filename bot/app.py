@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import api, metrics
+from bot import api, metrics, privacy_page
 from bot.channels import telegram, whatsapp
 from bot.jobs import JobRunner
 from bot.payments import webhooks as payment_webhooks
@@ -159,6 +159,7 @@ def create_app(
     # Routes match in order: the webhooks (the hot path) first, then the API's many.
     app.include_router(payment_webhooks.router)
     app.include_router(api.router)
+    app.include_router(privacy_page.router)
     return app
 
 

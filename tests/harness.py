@@ -140,6 +140,11 @@ class Service:
         assert response.status_code == 200, response.text
         return response
 
+    async def onboard(self, chat_id: int, language: str = "en", **kw: Any) -> None:
+        """A Telegram farmer who read the privacy notice and agreed by choosing a language."""
+        await self.telegram_says(chat_id, "/start", **kw)
+        await self.telegram_taps(chat_id, f"lang:{language}")
+
     # --- WhatsApp -------------------------------------------------------------
     def twilio_signature(self, path: str, params: dict[str, str]) -> str:
         url = self.settings.public_base_url.rstrip("/") + path
@@ -182,6 +187,11 @@ class Service:
         response = await self.post_whatsapp(self.whatsapp_form(number, body, **extra))
         assert response.status_code == 200, response.text
         return response
+
+    async def whatsapp_onboard(self, number: str, language: str = "en") -> None:
+        """A WhatsApp farmer who read the notice and agreed by sending their language's number."""
+        await self.whatsapp_says(number, "hi")
+        await self.whatsapp_says(number, str(("en", "hi", "mr").index(language) + 1))
 
     # --- Database -------------------------------------------------------------
     async def scalar(self, sql: str, **params: Any) -> Any:
