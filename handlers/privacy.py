@@ -40,6 +40,8 @@ CONSENT_BY_LANGUAGE = "language_choice"
 AWAITING_CONSENT = "awaiting_consent"
 FORGET_JOB = "privacy.forget_erased_addresses"
 FORGET_CRON = "* * * * *"
+# How long we keep the address and name of someone who wrote but never agreed.
+NEVER_AGREED_DAYS = 30
 
 _YES_WORDS = {"yes", "y", "haan", "ha", "han", "हाँ", "हां", "हा", "ho", "हो", "होय"}
 
@@ -227,9 +229,11 @@ async def erase(turn: Turn) -> list[Reply]:
 
 
 async def forget_erased_addresses(runtime: Runtime) -> int:
-    """Delete the addresses left behind by chat erasures, once their goodbye went out."""
+    """Delete the addresses left behind by chat erasures, once their goodbye went out,
+    and those of people who wrote but never agreed within NEVER_AGREED_DAYS."""
     async with runtime.sessionmaker() as session, session.begin():
         forgotten = await q.forget_erased_addresses(session)
+        forgotten += await q.forget_never_agreed(session, days=NEVER_AGREED_DAYS)
     if forgotten:
         log.info("erased addresses forgotten: %d", forgotten)
     return forgotten

@@ -106,6 +106,7 @@ async def choose_language(turn: Turn) -> list[Reply]:
         return await language_not_understood(turn)
     if turn.state == "new":
         # A language button from before the notice was shown (an old message).
+        turn.arg = ""
         return await start(turn)
     if privacy.awaiting_consent(turn):
         await privacy.record_consent(turn)

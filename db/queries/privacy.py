@@ -290,3 +290,26 @@ _FORGET_ERASED = """
 async def forget_erased_addresses(session: AsyncSession) -> int:
     rows = await session.execute(text(_FORGET_ERASED))
     return len(rows.all())
+
+
+# A farmer who wrote once and never agreed: after the window we forget the address
+# and name we had to keep to answer them. Nothing else can exist for them (learning
+# waits for consent), but a purchase or any consent ever given keeps the account.
+_FORGET_NEVER_AGREED = """
+    WITH stale AS (
+        SELECT c.user_id FROM conversations c JOIN users u ON u.id = c.user_id
+         WHERE (c.state = 'new' OR c.data->>'awaiting_consent' = 'true')
+           AND u.role = 'farmer' AND u.created_at < now() - :days * interval '1 day'
+           AND NOT EXISTS (SELECT 1 FROM consents x WHERE x.user_id = u.id)
+           AND NOT EXISTS (SELECT 1 FROM erasures x WHERE x.user_id = u.id)
+           AND NOT EXISTS (SELECT 1 FROM course_purchases p WHERE p.user_id = u.id)
+           FOR UPDATE OF c SKIP LOCKED
+    )
+    DELETE FROM users u USING stale WHERE u.id = stale.user_id
+    RETURNING u.id
+"""
+
+
+async def forget_never_agreed(session: AsyncSession, *, days: int) -> int:
+    rows = await session.execute(text(_FORGET_NEVER_AGREED), {"days": days})
+    return len(rows.all())

@@ -178,6 +178,24 @@ async def test_learning_waits_for_consent_given_by_choosing_a_language(service: 
     assert await count(service, "SELECT count(*) FROM consents WHERE user_id = :u", u=user) == 1
 
 
+async def test_someone_who_never_agrees_is_forgotten_after_the_window(service: Service) -> None:
+    waiting, agreed = service.new_chat_id(), service.new_chat_id()
+    await turn(service, waiting, "/courses")
+    await onboard(service, agreed, "en")
+    month_ago = "UPDATE users SET created_at = now() - interval '31 days' WHERE id = :u"
+    for chat in (waiting, agreed):
+        await service.execute(month_ago, u=await user_of(service, chat))
+    users_before = await count(service, "SELECT count(*) FROM users")
+
+    assert await privacy.forget_erased_addresses(runtime_of(service)) == 1
+    assert await user_of(service, waiting) is None
+    assert await user_of(service, agreed) is not None
+    assert await count(service, "SELECT count(*) FROM users") == users_before - 1
+    # Writing again is simply a first contact.
+    [welcome] = await turn(service, waiting, "hello")
+    assert "/privacy?lang=en" in welcome
+
+
 async def test_a_whatsapp_farmer_agrees_by_sending_a_language_number(service: Service) -> None:
     twilio = service.fakes.twilio
     number = "+919800000101"
