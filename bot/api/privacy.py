@@ -31,10 +31,15 @@ class ErasureOut(BaseModel):
 async def erase_user(user_id: uuid.UUID, actor: AdminActor, request: Request) -> ErasureOut:
     """Erase a farmer's personal data: names, chat addresses, free-text answers,
     conversation. Payment records and anonymous aggregates are kept. The next
-    message from their number starts a brand-new farmer. Audited; repeatable."""
+    message from their number starts a brand-new farmer. Audited; repeatable.
+    404 for an unknown user, 409 for an instructor or admin account."""
     async with runtime_of(request).sessionmaker() as session, session.begin():
-        if not await privacy_q.user_exists(session, user_id):
+        role = await privacy_q.role_of(session, user_id)
+        if role is None:
             raise HTTPException(404, "no such user")
+        if role != "farmer":
+            # Staff accounts own courses, tokens and audit entries: demote them first.
+            raise HTTPException(409, "only a farmer's account is erased this way")
         # Wait for a turn of theirs in flight, and keep the next one out until we commit.
         await turns_q.lock_conversation(session, user_id)
         erased_before = await privacy_q.is_erased(session, user_id)

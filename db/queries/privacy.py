@@ -204,9 +204,11 @@ class ErasureDone:
     purchases_kept: int
 
 
-async def user_exists(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    found = await session.execute(text("SELECT 1 FROM users WHERE id = :u"), {"u": user_id})
-    return found.first() is not None
+async def role_of(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The user's role, or None when there is no such user."""
+    found = await session.execute(text("SELECT role FROM users WHERE id = :u"), {"u": user_id})
+    role: str | None = found.scalar_one_or_none()
+    return role
 
 
 async def is_erased(session: AsyncSession, user_id: uuid.UUID) -> bool:

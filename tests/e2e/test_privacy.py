@@ -452,6 +452,14 @@ async def test_admin_erases_a_whatsapp_farmer(admin_service: Service) -> None:
     assert (await api(service, "POST", f"/users/{old_user}/erase", token="nope")).status_code == 401
     assert (await api(service, "POST", f"/users/{uuid.uuid4()}/erase")).status_code == 404
     assert (await api(service, "POST", "/users/not-a-uuid/erase")).status_code == 422
+    teacher = await api(service, "POST", "/instructors", json={"display_name": "Dr. Patil"})
+    assert teacher.status_code == 201, teacher.text
+    teacher_id = teacher.json()["instructor"]["id"]
+    assert (await api(service, "POST", f"/users/{teacher_id}/erase")).status_code == 409
+    instructor_token = teacher.json()["token"]["token"]
+    assert (
+        await api(service, "POST", f"/users/{old_user}/erase", token=instructor_token)
+    ).status_code == 403
     assert await count(service, "SELECT count(*) FROM erasures") == 0
     assert await count(service, "SELECT count(*) FROM channel_identities") == identities_before
 
