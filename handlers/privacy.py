@@ -78,7 +78,10 @@ def consent_notice(turn: Turn) -> str:
 
 
 def awaiting_consent(turn: Turn) -> bool:
-    """True until the farmer agreed: a new conversation, or the notice is on screen."""
+    """True until the farmer agreed: a new conversation, or the notice is on screen.
+    Instructors and admins joined by invite, under the operator's own terms."""
+    if turn.farmer.role != "farmer":
+        return False
     return turn.state == "new" or bool(turn.data.get(AWAITING_CONSENT))
 
 

@@ -65,7 +65,13 @@ async def start(turn: Turn) -> list[Reply]:
     invite (`/start invite-<token>`) binds this chat to them.
     """
     if turn.arg.startswith(broadcast.INVITE_PREFIX):
-        return await broadcast.accept_invite(turn)
+        awaiting = privacy.awaiting_consent(turn)
+        replies = await broadcast.accept_invite(turn)
+        if awaiting:
+            # A redeemed invite moved this chat to the instructor's account; a refused
+            # one leaves a farmer who has still not agreed.
+            turn.goto("new")
+        return replies
     if turn.arg and not turn.farmer.is_new:
         opened = await catalog.deep_link(turn)
         if opened is not None:

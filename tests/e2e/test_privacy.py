@@ -155,6 +155,10 @@ async def test_learning_waits_for_consent_given_by_choosing_a_language(service: 
     [again] = await turn(service, chat, "/lesson")
     assert again.startswith(tr("hi", "Before we start, please read this. It takes a minute."))
     assert "/privacy?lang=hi" in again
+    # A button from elsewhere (a forged or forwarded payload) waits for consent too.
+    for payload in ("cmd:courses", f"course:{uuid.uuid4()}", "cat:irrigation", "cmd:leaderboard"):
+        [again] = await turn(service, chat, tap=payload)
+        assert "/privacy?lang=hi" in again, payload
     # Help is not learning: it is answered.
     helped = await turn(service, chat, "/help")
     assert tr("hi", "I help you learn better farming, one short lesson at a time.") in helped[0]
