@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import api, metrics
+from bot import api, metrics, privacy_page
 from bot.channels import telegram, whatsapp
 from bot.console import router as console_router
 from bot.inbox import InboxRecorder, InboxUnavailable
@@ -244,6 +244,7 @@ def create_app(
     app.include_router(payment_webhooks.router)
     app.include_router(api.router)
     app.include_router(console_router)
+    app.include_router(privacy_page.router)
     return app
 
 

@@ -50,6 +50,9 @@ def help_text(turn: Turn) -> str:
         _("/menu: show the main menu"),
         _("/help: show this help"),
         _("/stop: stop announcements and reminders"),
+        _("/mydata: see what we keep about you"),
+        _("/delete: erase your data"),
+        _("/privacy: how we use your data"),
     ]
     if turn.farmer.role in ("instructor", "admin"):
         lines += [

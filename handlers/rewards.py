@@ -2,7 +2,8 @@
 
 /badges ─► badges earned, and the closest ones still to earn ("3 of 5 lessons")
 /leaderboard ─► top 10 this week and of all time, and the farmer's own place
-lbname:hide | lbname:show ─► the farmer's name hidden (shown as "Farmer #1234") or shown
+lbname:show | lbname:hide ─► the farmer's name shown, or hidden again ("Farmer #1234");
+    hidden until the farmer opts in (DPDP: no name shown to others without a choice)
 
 The engine: `record_progress(session, user, event, subject, language=...)` runs
 in the caller's transaction (it only flushes) and returns one notification per
@@ -310,7 +311,7 @@ async def leaderboard_name(turn: Turn) -> list[Reply]:
     visible = turn.arg == "show"
     await q.set_leaderboard_visible(turn.session, turn.farmer.user_id, visible)
     text = (
-        _("Your name is shown on the leaderboard again.")
+        _("Your name is now shown on the leaderboard.")
         if visible
         else _("Your name is now hidden on the leaderboard. Others see you as {name}.").format(
             name=anonymous_name(turn.farmer.user_id)

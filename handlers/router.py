@@ -8,6 +8,10 @@ The order, first match wins:
 4. free text → the handler of the conversation's current state
 5. a number not on the menu → the same menu again, with a kind hint
 6. anything else → a kind hint
+
+Before the farmer agreed to the privacy notice, only getting started, help,
+opting out and the data rights are answered; anything else shows the notice
+again (start.ask_consent).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from handlers import (
     lessons,
     library,
     payments,
+    privacy,
     progress,
     quiz,
     rewards,
@@ -47,6 +52,7 @@ CONVERSATIONS: list[Conversation] = [
     search.CONVERSATION,
     broadcast.CONVERSATION,
     console.CONVERSATION,
+    privacy.CONVERSATION,
 ]
 
 COMMANDS: dict[str, Handler] = {}
@@ -141,8 +147,36 @@ async def wrong_number(turn: Turn) -> list[Reply]:
     return [Reply(hint, options=options)]
 
 
+# What a farmer may do before agreeing: nothing that processes their learning.
+BEFORE_CONSENT: frozenset[Handler] = frozenset(
+    {
+        start.start,
+        start.ask_language,
+        start.choose_language,
+        start.choose_language_by_name,
+        start.show_help,
+        start.stop,
+        privacy.show_privacy,
+        privacy.show_my_data,
+        privacy.ask_to_erase,
+        privacy.erase_choice,
+        privacy.erase_answer_typed,
+        payments.stars_paid,
+    }
+)
+
+
 def route(turn: Turn) -> Handler:
     """Pick the handler for this turn. Sets `turn.arg` for the chosen handler."""
+    handler = _route(turn)
+    if handler not in BEFORE_CONSENT and privacy.awaiting_consent(turn):
+        # A first message is welcomed; later ones are reminded of the notice.
+        turn.arg = ""
+        return start.start if turn.farmer.is_new else start.ask_consent
+    return handler
+
+
+def _route(turn: Turn) -> Handler:
     if turn.inbound.payment is not None:
         return payments.stars_paid
     if turn.inbound.payload is not None:

@@ -1,8 +1,13 @@
-"""Getting started: greeting, language, help, opting out and back in.
+"""Getting started: greeting, consent, language, help, opting out and back in.
 
 /start ─► choose_language ─(button or 1/2/3 or "हिन्दी")─► idle (main menu)
 /language ─► choose_language
 /help, /stop, /menu: answered from any state
+
+Before a farmer agrees (a new conversation), the welcome carries the privacy
+notice (handlers/privacy.py), and choosing the language is the "agree and
+continue" step: it records the consent. Until then the router answers every
+learning command with ask_consent.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import unicodedata
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, _, normalise_language, use_language
 from bot.messages import Option, Reply
 from db.queries import turns as q
-from handlers import broadcast, catalog, menu
+from handlers import broadcast, catalog, menu, privacy
 from handlers.base import Conversation, Turn
 
 # What farmers type to name a language, in any script.
@@ -31,6 +36,18 @@ def _language_options(selected: str | None) -> tuple[Option, ...]:
 
 
 def _ask_language(turn: Turn, greeting: str) -> list[Reply]:
+    if privacy.awaiting_consent(turn):
+        link = turn.data.get("after_language")
+        turn.goto("choose_language", **{privacy.AWAITING_CONSENT: True})
+        if link:
+            turn.data["after_language"] = link
+        greeting += "\n\n" + privacy.consent_notice(turn)
+        return [
+            Reply(
+                greeting + "\n\n" + _("Which language would you like to learn in?"),
+                options=_language_options(turn.farmer.language),
+            )
+        ]
     turn.goto("choose_language")
     return [
         Reply(
@@ -48,7 +65,13 @@ async def start(turn: Turn) -> list[Reply]:
     invite (`/start invite-<token>`) binds this chat to them.
     """
     if turn.arg.startswith(broadcast.INVITE_PREFIX):
-        return await broadcast.accept_invite(turn)
+        awaiting = privacy.awaiting_consent(turn)
+        replies = await broadcast.accept_invite(turn)
+        if awaiting:
+            # A redeemed invite moved this chat to the instructor's account; a refused
+            # one leaves a farmer who has still not agreed.
+            turn.goto("new")
+        return replies
     if turn.arg and not turn.farmer.is_new:
         opened = await catalog.deep_link(turn)
         if opened is not None:
@@ -72,6 +95,11 @@ async def start(turn: Turn) -> list[Reply]:
         return replies
 
 
+async def ask_consent(turn: Turn) -> list[Reply]:
+    """Answers a learning command before the farmer agreed: the notice again, kindly."""
+    return _ask_language(turn, _("Before we start, please read this. It takes a minute."))
+
+
 async def ask_language(turn: Turn) -> list[Reply]:
     """Answers /language: offers English, Hindi and Marathi again."""
     return _ask_language(turn, _("You can change the language at any time."))
@@ -82,6 +110,12 @@ async def choose_language(turn: Turn) -> list[Reply]:
     language = turn.arg if turn.arg in LANGUAGES else None
     if language is None:
         return await language_not_understood(turn)
+    if turn.state == "new":
+        # A language button from before the notice was shown (an old message).
+        turn.arg = ""
+        return await start(turn)
+    if privacy.awaiting_consent(turn):
+        await privacy.record_consent(turn)
     await q.set_language(turn.session, turn.farmer.user_id, language)
     turn.farmer.language = language
     link = turn.data.get("after_language") if turn.state == "choose_language" else None
@@ -128,7 +162,8 @@ async def stop(turn: Turn) -> list[Reply]:
     """Answers /stop: opts the farmer out of broadcasts and reminders."""
     await q.set_consent(turn.session, turn.farmer.user_id, "opted_out")
     turn.farmer.consent_status = "opted_out"
-    turn.goto("idle")
+    if not privacy.awaiting_consent(turn):
+        turn.goto("idle")
     return [
         Reply(
             _(
@@ -164,5 +199,8 @@ CONVERSATION = Conversation(
         "madad": "help", "मदद": "help", "मदत": "help",
         "bhasha": "language", "भाषा": "language",
         "band": "stop", "बंद": "stop", "unsubscribe": "stop",
+        "band karo": "stop", "bandh karo": "stop", "ruko": "stop", "ruk jao": "stop",
+        "बंद करो": "stop", "बंद करें": "stop", "रुको": "stop", "मत भेजो": "stop",
+        "थांबवा": "stop", "थांबा": "stop", "बंद करा": "stop", "thambva": "stop",
     },
 )  # fmt: skip

@@ -181,6 +181,21 @@ class Service:
                 raise TimeoutError(f"{owed} messages still owed")
             await asyncio.sleep(0.02)
 
+    async def onboard(self, chat_id: int, language: str = "en", **kw: Any) -> None:
+        """A Telegram farmer who read the privacy notice and agreed by choosing a language."""
+        await self.telegram_says(chat_id, "/start", **kw)
+        await self.telegram_taps(chat_id, f"lang:{language}")
+
+    async def agreed_chat(self, language: str = "en") -> int:
+        """A new Telegram chat whose farmer has agreed (learning waits for that). The three
+        welcome replies are dropped from the fake's record: a test counts only its own."""
+        chat = self.new_chat_id()
+        telegram = self.fakes.telegram
+        await self.onboard(chat, language)
+        await telegram.wait_for(lambda c: len(telegram.sent_to(chat)) >= 3)
+        telegram.calls[:] = [c for c in telegram.calls if str(c.params.get("chat_id")) != str(chat)]
+        return chat
+
     # --- WhatsApp -------------------------------------------------------------
     def twilio_signature(self, path: str, params: dict[str, str]) -> str:
         url = self.settings.public_base_url.rstrip("/") + path
@@ -226,6 +241,18 @@ class Service:
         assert response.status_code == 200, response.text
         await self.turn_done("whatsapp", form["MessageSid"])
         return response
+
+    async def whatsapp_onboard(self, number: str, language: str = "en") -> None:
+        """A WhatsApp farmer who read the notice and agreed by sending their language's number."""
+        await self.whatsapp_says(number, "hi")
+        await self.whatsapp_says(number, str(("en", "hi", "mr").index(language) + 1))
+
+    async def agreed_number(self, number: str, language: str = "en") -> None:
+        """whatsapp_onboard, with the three welcome replies dropped from the fake's record."""
+        twilio = self.fakes.twilio
+        await self.whatsapp_onboard(number, language)
+        await twilio.wait_for(lambda c: len(twilio.sent_to(number)) >= 3)
+        twilio.calls[:] = [c for c in twilio.calls if c not in twilio.sent_to(number)]
 
     # --- Database -------------------------------------------------------------
     async def scalar(self, sql: str, **params: Any) -> Any:

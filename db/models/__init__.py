@@ -5,6 +5,7 @@ from db.models.broadcasts import *  # noqa: F403
 from db.models.console import *  # noqa: F403
 from db.models.learn import *  # noqa: F403
 from db.models.payments import *  # noqa: F403
+from db.models.privacy import *  # noqa: F403
 from db.models.quiz import *  # noqa: F403
 from db.models.rewards import *  # noqa: F403
 from db.models.search import *  # noqa: F403

@@ -337,10 +337,11 @@ _LEADERBOARD = text(
                rank() OVER (ORDER BY total_points DESC),
                row_number() OVER (ORDER BY total_points DESC, user_id),
                count(*) OVER ()
-          FROM user_learning_stats WHERE total_points > 0
+          FROM user_learning_stats s WHERE total_points > 0
+           AND NOT EXISTS (SELECT 1 FROM erasures x WHERE x.user_id = s.user_id)
     )
     SELECT r.board, r.user_id, r.points, r.rank, r.place, r.players, u.display_name,
-           coalesce(u.leaderboard_visible, true) AS visible
+           EXISTS (SELECT 1 FROM leaderboard_opt_ins o WHERE o.user_id = r.user_id) AS visible
       FROM ranked r JOIN users u ON u.id = r.user_id
      WHERE r.place <= :top OR r.user_id = :user
      ORDER BY r.board DESC, r.place
@@ -367,22 +368,20 @@ async def leaderboard(session: AsyncSession, user_id: uuid.UUID, *, top: int) ->
 
 
 async def leaderboard_visible(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    value = (
-        await session.execute(
-            text("SELECT coalesce(leaderboard_visible, true) FROM users WHERE id = :user"),
-            {"user": user_id},
-        )
-    ).scalar_one()
-    return bool(value)
+    """Whether the farmer chose to show their name (hidden unless they opted in)."""
+    found = await session.execute(
+        text("SELECT 1 FROM leaderboard_opt_ins WHERE user_id = :user"), {"user": user_id}
+    )
+    return found.first() is not None
 
 
 async def set_leaderboard_visible(session: AsyncSession, user_id: uuid.UUID, visible: bool) -> None:
-    await session.execute(
-        text(
-            "UPDATE users SET leaderboard_visible = :visible, updated_at = now() WHERE id = :user"
-        ),
-        {"user": user_id, "visible": visible},
+    statement = (
+        "INSERT INTO leaderboard_opt_ins (user_id) VALUES (:user) ON CONFLICT DO NOTHING"
+        if visible
+        else "DELETE FROM leaderboard_opt_ins WHERE user_id = :user"
     )
+    await session.execute(text(statement), {"user": user_id})
 
 
 # A streak whose farmer missed a whole local day is over: the stats row says so

@@ -116,10 +116,8 @@ async def test_farmers_are_told_the_console_is_for_instructors(
     make_service: ServiceFactory,
 ) -> None:
     async with make_service() as service:
-        chat = service.new_chat_id()
         telegram = service.fakes.telegram
-        await service.telegram_says(chat, "/start")
-        await telegram.wait_for(lambda _c: telegram.sent_to(chat))
+        chat = await service.agreed_chat()
         before = len(telegram.sent_to(chat))
         await service.telegram_says(chat, "/console")
         await telegram.wait_for(lambda _c: len(telegram.sent_to(chat)) > before)

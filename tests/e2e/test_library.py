@@ -184,7 +184,7 @@ async def test_reading_an_article_counts_views_and_credits_its_source(service: S
     internal = await add_article(
         service, "Our own tip", read_time_minutes=1, source_type="internal", source_url="x"
     )
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     await service.telegram_taps(chat, f"article:{scraped}")
     await service.telegram_taps(chat, f"article:{scraped}")
     await service.telegram_taps(chat, f"article:{internal}")
@@ -214,7 +214,7 @@ async def test_reading_an_article_counts_views_and_credits_its_source(service: S
 
 async def test_a_like_counts_once_per_farmer(service: Service) -> None:
     article = await add_article(service, "Neem spray")
-    ramesh, sunita = service.new_chat_id(), service.new_chat_id()
+    ramesh, sunita = await service.agreed_chat(), await service.agreed_chat()
     for _attempt in range(2):
         await service.telegram_taps(ramesh, f"like:a:{article}")
     await service.telegram_taps(sunita, f"like:a:{article}")
@@ -239,7 +239,7 @@ async def test_a_video_shows_duration_level_creator_and_a_watch_link(service: Se
         description="Lay the lines along the beds.",
         category="equipment",
     )
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     await service.telegram_taps(chat, f"video:{video}")
     message = (await telegram_replies(service, chat, 1))[0]
     assert message["text"].startswith("🎬 Setting up drip lines\n⏱️ 12:05 · 📶 ")
@@ -278,7 +278,7 @@ async def test_marathi_farmer_opens_a_featured_video_from_the_videos_button(
 async def test_unknown_or_unpublished_items_are_kindly_not_available(service: Service) -> None:
     hidden_article = await add_article(service, "Draft", published=False)
     hidden_video = await add_video(service, "Draft video", published=False)
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     taps = [
         f"article:{uuid.uuid4()}",
         "article:not-a-uuid",
@@ -298,7 +298,8 @@ async def test_unknown_or_unpublished_items_are_kindly_not_available(service: Se
     assert buttons(messages[3])[0][1] == "vcat:crop-management"  # the topics, to go on with
     assert await service.scalar("SELECT count(*) FROM content_likes") == 0
     assert await service.scalar("SELECT view_count FROM articles") == 0
-    assert await service.scalar("SELECT count(*) FROM outbound_messages") == len(taps)
+    # Besides the three welcome replies (agreeing to the privacy notice), one each.
+    assert await service.scalar("SELECT count(*) FROM outbound_messages") == len(taps) + 3
 
 
 async def test_whatsapp_farmer_browses_videos_by_number_and_likes_one(service: Service) -> None:

@@ -795,6 +795,9 @@ async def test_leaderboard_this_week_and_all_time(rewards_service: Service) -> N
             u=user,
             t=this_week + long_ago,
         )
+    # Names are hidden until a farmer chooses to show theirs: Asha and Bhim do.
+    await tap(service, chats["Asha"], "lbname:show")
+    await tap(service, chats["Bhim"], "lbname:show")
     await tap(service, chats["Chitra"], "lbname:hide")
     hidden = rewards.anonymous_name(users["Chitra"])
     assert hidden in telegram.texts_to(chats["Chitra"])[-1]

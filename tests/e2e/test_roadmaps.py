@@ -201,7 +201,7 @@ async def test_roadmaps_list_the_farmers_language_first_and_show_ticked_steps(
 async def test_following_counts_done_steps_and_offers_the_next_course(service: Service) -> None:
     courses = [await add_course(service, f"Course {n}") for n in (1, 2, 3)]
     roadmap = await add_roadmap(service, "Soil to harvest", courses)
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     await service.telegram_says(chat, "/help")
     await telegram_replies(service, chat, 1)
     user_id = await user_of(service, str(chat))
@@ -239,12 +239,12 @@ async def test_advance_roadmaps_completes_each_roadmap_exactly_once(service: Ser
     long_way = await add_roadmap(service, "Long way", [a, b, c])
     short_way = await add_roadmap(service, "Short way", [b])
     not_followed = await add_roadmap(service, "Not followed", [a])
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     await service.telegram_taps(chat, f"follow:{long_way.id}")
     await service.telegram_taps(chat, f"follow:{short_way.id}")
     await telegram_replies(service, chat, 2)
     user_id = await user_of(service, str(chat))
-    other_farmer = service.new_chat_id()
+    other_farmer = await service.agreed_chat()
     await service.telegram_taps(other_farmer, f"follow:{short_way.id}")
     await telegram_replies(service, other_farmer, 1)
 
@@ -280,6 +280,7 @@ async def test_whatsapp_farmer_follows_a_roadmap_by_number(service: Service) -> 
     roadmap = await add_roadmap(service, "Better seeds", [course])
     twilio = service.fakes.twilio
     number = "+919812300002"
+    await service.agreed_number(number)
     await service.whatsapp_says(number, "roadmaps")
     await twilio.wait_for(lambda c: len(twilio.sent_to(number)) >= 1)
     assert "1. 💧 Better seeds" in twilio.texts_to(number)[0]
@@ -296,7 +297,7 @@ async def test_whatsapp_farmer_follows_a_roadmap_by_number(service: Service) -> 
 
 async def test_unknown_or_unpublished_roadmaps_are_kindly_not_available(service: Service) -> None:
     hidden = await add_roadmap(service, "Draft", [await add_course(service, "X")], published=False)
-    chat = service.new_chat_id()
+    chat = await service.agreed_chat()
     taps = [
         f"roadmap:{uuid.uuid4()}",
         "roadmap:nonsense",
