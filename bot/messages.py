@@ -39,6 +39,12 @@ class Inbound:
     # Money the channel itself collected (Telegram Stars). Only a channel adapter
     # sets it, from the provider's own word (a verified webhook), never from text.
     payment: ChannelPayment | None = None
+    # What the farmer sent besides words: "voice", "photo", "video", "document",
+    # "location", "sticker" (set by the channel's parser; the text is any caption).
+    attachment: str | None = None
+    # The channel's id of the message whose button was tapped (Telegram), so its
+    # keyboard can be taken away once answered.
+    tapped_message_id: str | None = None
 
     @property
     def source(self) -> str:

@@ -34,7 +34,16 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    # Twilio's Content API (quick replies, lists); a setting so the tests' fake serves it.
+    twilio_content_base_url: str = "https://content.twilio.com"
+    # Approved template for broadcasts outside the 24-hour window, in every language;
+    # WHATSAPP_TEMPLATES (below) may name one per language instead.
     twilio_broadcast_content_sid: str | None = None
+    # A YAML file, `kind: {language: ContentSid}`, of the approved WhatsApp templates
+    # for proactive messages outside the 24-hour window (see bot/templates.py).
+    whatsapp_templates: str | None = None
+    # Menus on WhatsApp as tap-to-answer buttons and lists (Content API); off: numbers only.
+    whatsapp_interactive: bool = True
 
     razorpay_key_id: str | None = None
     razorpay_key_secret: SecretStr | None = None

@@ -64,6 +64,7 @@ from bot.i18n import _, format_number, ngettext, use_language
 from bot.jobs import JOBS
 from bot.messages import Option, Reply
 from bot.runtime import Runtime
+from bot.templates import templates_for
 from db.queries import outbox
 from db.queries import rewards as q
 from handlers.base import Conversation, Turn
@@ -387,8 +388,9 @@ async def remind_streaks(runtime: Runtime, *, today: dt.date | None = None) -> i
                 with use_language(farmer.language):
                     reply = streak_reminder(farmer.streak_days)
                 queued += await outbox.queue_for_user(
-                    session, farmer.user_id, [reply.to_json()], kind="reminder"
-                )
+                    session, farmer.user_id, [reply.to_json()], kind="reminder",
+                    templates=templates_for(runtime.settings, "reminder"),
+                )  # fmt: skip
         if len(due) < REMINDER_BATCH:
             break
     log.info("streak reminders queued: %d", queued)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import driver_connection
+from db.queries import outbox
 
 
 @dataclass(slots=True)
@@ -156,7 +157,7 @@ async def lock_conversation(session: AsyncSession, user_id: uuid.UUID) -> Conver
 
 # The last statement of a turn: where the conversation stands, the address seen
 # alive, and the replies queued (in order) with a wake-up call for the senders.
-_END_TURN = """
+_END_TURN = f"""
     WITH conv AS (
         UPDATE conversations
            SET state = $1, data = $2::jsonb, turn_count = turn_count + 1, updated_at = now()
@@ -166,6 +167,10 @@ _END_TURN = """
            SET last_inbound_at = now(), is_active = true, inactive_reason = NULL,
                display_name = COALESCE($6, display_name)
          WHERE id = $4
+    ), released AS (
+        -- The window is open again: messages held for want of a template go now.
+        UPDATE outbound_messages {outbox.RELEASE_HELD_SET}
+         WHERE identity_id = $4 AND status = 'needs_template'
     ), queued AS (
         INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
         SELECT $3, $4, $7::text, 'reply', body

@@ -1,0 +1,224 @@
+"""WhatsApp's own ways, over HTTP: buttons and lists (Twilio Content API), the
+24-hour window with templates and held messages, delivery receipts, and media."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.content import read_catalogue, stable_id
+from bot.content.load import load_catalogue
+from db.engine import make_sessionmaker
+from tests.fakes import Recorded
+from tests.harness import Fakes, Service, start_service
+
+QUIZZES = Path(__file__).resolve().parent.parent / "data" / "quiz.yaml"
+SOIL = stable_id("course", "soil-en")
+MIXED = stable_id("quiz", "soil-mixed")
+# Quiz answers as the Telegram test records them (tests/e2e/test_quiz.py).
+EXPECTED_ANSWERS = [
+    (1, "15 cm", True, 2),
+    (2, "True", False, 0),
+    (3, "½", True, 1),
+    (4, "Ration card", False, 0),
+    (5, "१०", True, 1),
+]
+
+ServiceFactory = Callable[..., contextlib.AbstractAsyncContextManager[Service]]
+
+
+@pytest.fixture
+async def make_service(fresh_database_url: str, fakes: Fakes) -> ServiceFactory:
+    """The service with settings of the test's choosing (one at a time)."""
+
+    @contextlib.asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Service]:
+        async with start_service(fresh_database_url, fakes, **overrides) as running:
+            yield running
+
+    return make
+
+
+async def load(service: Service, path: Path = QUIZZES) -> None:
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await load_catalogue(session, read_catalogue(path))
+
+
+async def settle(service: Service, number: str) -> None:
+    """Wait until every message queued for this number has reached the fake."""
+    for _ in range(200):
+        pending = await service.scalar(
+            "SELECT count(*) FROM outbound_messages o JOIN channel_identities ci"
+            " ON ci.id = o.identity_id WHERE ci.external_id = :e"
+            " AND o.status IN ('queued', 'sending')",
+            e=number,
+        )
+        if pending == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("messages still queued")
+
+
+async def say(service: Service, number: str, text: str, **extra: str) -> None:
+    await service.whatsapp_says(number, text, **extra)
+    # The webhook may only record the message; the reply comes a moment later.
+    await asyncio.sleep(0.05)
+    await settle(service, number)
+
+
+def last_interactive(service: Service, number: str) -> Recorded:
+    return next(
+        c for c in reversed(service.fakes.twilio.sent_to(number)) if "ContentSid" in c.params
+    )
+
+
+async def tap(service: Service, number: str, prefix: str, index: int) -> str:
+    """Tap the `index`th button (or list item) whose id starts with `prefix` on the last
+    interactive message, as WhatsApp reports it to Twilio and Twilio to us."""
+    twilio = service.fakes.twilio
+    await twilio.wait_for(
+        lambda c: any(
+            i.startswith(prefix) for _t, i in twilio.choices_of(last_interactive(service, number))
+        )
+    )
+    call = last_interactive(service, number)
+    choices = [(t, i) for t, i in twilio.choices_of(call) if i.startswith(prefix)]
+    title, payload = choices[index]
+    kind = twilio.content_of(call)
+    assert kind is not None
+    if kind[0] == "twilio/quick-reply":
+        fields = {"ButtonPayload": payload, "ButtonText": title, "MessageType": "button"}
+    else:
+        fields = {"ListId": payload, "ListTitle": title, "MessageType": "interactive"}
+    await say(service, number, title, **fields)
+    return payload
+
+
+async def test_whatsapp_quiz_by_tapping_quick_replies_matches_telegram(
+    service: Service,
+) -> None:
+    await load(service)
+    twilio = service.fakes.twilio
+    number = "+919822200001"
+    await say(service, number, "start")
+    # The language question is three quick-reply buttons.
+    call = last_interactive(service, number)
+    assert twilio.content_of(call)[0] == "twilio/quick-reply"  # type: ignore[index]
+    assert [i for _t, i in twilio.choices_of(call)] == ["lang:en", "lang:hi", "lang:mr"]
+    await tap(service, number, "lang:", 0)
+    await say(service, number, "", ButtonPayload=f"enroll:{SOIL}")
+    await say(service, number, "", ButtonPayload=f"next:{stable_id('lesson', 'soil-en-1')}")
+    await tap(service, number, "qstart:", 0)
+
+    # Question 1: three options, three buttons; the body keeps them numbered in full.
+    call = last_interactive(service, number)
+    assert "1. 5 cm\n2. 15 cm\n3. 50 cm" in twilio.text_of(call)
+    assert [t for t, _i in twilio.choices_of(call)] == ["5 cm", "15 cm", "50 cm"]
+    await tap(service, number, "qa:", 1)  # 15 cm: right
+    await tap(service, number, "qa:", 0)  # True: wrong
+    await say(service, number, "  ½ ")  # short answer, typed
+    stale = await tap(service, number, "qa:", 0)  # Ration card: wrong
+    await say(service, number, "१०")
+    # The same button tapped again later is a stale tap: answered, not graded twice.
+    await say(service, number, "Ration card", ButtonPayload=stale, ButtonText="Ration card")
+
+    answers = await service.rows(
+        "SELECT q.order_index, a.user_answer, a.is_correct, a.points_earned FROM quiz_answers a"
+        " JOIN quiz_questions q ON q.id = a.question_id ORDER BY q.order_index"
+    )
+    assert answers == EXPECTED_ANSWERS
+    assert any("Your score: 4 of 6 (66.67%)" in t for t in twilio.texts_to(number))
+
+    # One content per distinct set of options, made once and cached by its hash.
+    created = [c for c in twilio.calls if c.method == "Content"]
+    stored = await service.scalar("SELECT count(*) FROM whatsapp_contents")
+    assert (
+        stored
+        == len(created)
+        == len({json.dumps(c.params["types"], sort_keys=True) for c in created})
+    )
+    # Sent by ContentSid, the text as variable 1.
+    sends = [c for c in twilio.sent_to(number) if "ContentSid" in c.params]
+    assert {c.params["ContentSid"] for c in sends} == set(twilio.contents)
+    assert all(json.loads(c.params["ContentVariables"])["1"] for c in sends)
+
+
+SEVEN = """
+version: 1
+courses:
+"""
+for n, title in enumerate(("Drip basics", "Sprinkler care", "Farm ponds"), start=1):
+    SEVEN += f"""
+  - key: water-{n}
+    title: "{title}"
+    description: "Water course {n}"
+    category: irrigation
+    level: beginner
+    language: English
+    price: 0
+    lessons:
+      - key: water-{n}-1
+        title: "Lesson {n}"
+        content_type: text
+        body: "Body {n}"
+"""
+
+
+async def test_seven_item_menu_is_a_list_answered_by_a_list_reply(
+    service: Service, tmp_path: Path
+) -> None:
+    catalogue = tmp_path / "seven.yaml"
+    catalogue.write_text(SEVEN, encoding="utf-8")
+    await load(service, catalogue)
+    twilio = service.fakes.twilio
+    number = "+919822200002"
+    await say(service, number, "start")
+    await tap(service, number, "lang:", 0)
+    await say(service, number, "", ButtonPayload="cat:irrigation")
+
+    call = last_interactive(service, number)
+    kind, definition = twilio.content_of(call)  # type: ignore[misc]
+    assert kind == "twilio/list-picker"
+    items = definition["items"]
+    assert len(items) == 7
+    assert all(len(item["item"]) <= 24 for item in items)
+    ponds = next(i for i, item in enumerate(items) if "Farm ponds" in item["description"])
+    assert items[ponds]["id"] == f"course:{stable_id('course', 'water-3')}"
+    # The body holds every option in full, numbered as the list's items are.
+    body = twilio.text_of(call)
+    assert f"{ponds + 1}. 📘 Farm ponds" in body
+    assert items[ponds]["item"] == f"{ponds + 1}. 📘 Farm ponds"
+    assert definition["button"] == "☰ 1–7"
+
+    await tap(service, number, "course:", ponds)  # by a list reply
+    assert "Farm ponds" in twilio.texts_to(number)[-1]
+    assert "Water course 3" in twilio.texts_to(number)[-1]
+
+    # The farmer may still type the number: the body's numbers hold.
+    await say(service, number, "", ButtonPayload="cat:irrigation")
+    await say(service, number, str(ponds + 1))
+    assert "Water course 3" in twilio.texts_to(number)[-1]
+    # The same list again: its content is reused, not made twice.
+    lists = [
+        c
+        for c in twilio.calls
+        if c.method == "Content" and "twilio/list-picker" in c.params["types"]
+    ]
+    assert len(lists) == 1
+
+
+async def test_content_api_down_falls_back_to_numbered_text(service: Service) -> None:
+    twilio = service.fakes.twilio
+    number = "+919822200003"
+    twilio.contents_fail = True
+    await say(service, number, "start")
+    last = twilio.sent_to(number)[-1]
+    assert "ContentSid" not in last.params
+    assert "1. ✓ English\n2. हिन्दी\n3. मराठी" in last.params["Body"]
+    assert await service.scalar("SELECT count(*) FROM whatsapp_contents") == 0
