@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,12 @@ import pytest
 
 from bot.content import read_catalogue, stable_id
 from bot.content.load import load_catalogue
+from bot.i18n import use_language
+from bot.runtime import Runtime
+from bot.templates import templates_for
 from db.engine import make_sessionmaker
+from db.queries import outbox
+from handlers import rewards
 from tests.fakes import Recorded
 from tests.harness import Fakes, Service, start_service
 
@@ -222,3 +228,135 @@ async def test_content_api_down_falls_back_to_numbered_text(service: Service) ->
     assert "ContentSid" not in last.params
     assert "1. ✓ English\n2. हिन्दी\n3. मराठी" in last.params["Body"]
     assert await service.scalar("SELECT count(*) FROM whatsapp_contents") == 0
+
+
+# --- the 24-hour window ----------------------------------------------------------------
+
+
+def runtime_of(service: Service) -> Runtime:
+    return Runtime(
+        settings=service.settings,
+        database_url=service.settings.database_url or "",
+        embedded=False,
+        engine=service.engine,
+        sessionmaker=make_sessionmaker(service.engine),
+    )
+
+
+async def whatsapp_farmer(service: Service, number: str, language: str) -> uuid.UUID:
+    await say(service, number, "start")
+    await tap(service, number, "lang:", ["en", "hi", "mr"].index(language))
+    user: uuid.UUID = await service.scalar(
+        "SELECT user_id FROM channel_identities WHERE external_id = :e", e=number
+    )
+    return user
+
+
+async def about_to_lose_streak(service: Service, user: uuid.UUID) -> None:
+    """Learned yesterday and the day before, not yet today: due a reminder."""
+    await service.execute(
+        "INSERT INTO activity_days (user_id, day) SELECT :u,"
+        " (now() AT TIME ZONE 'Asia/Kolkata')::date - d FROM unnest(ARRAY[1, 2]) d",
+        u=user,
+    )
+    await service.execute(
+        "INSERT INTO user_learning_stats (user_id, current_streak_days, longest_streak_days)"
+        " VALUES (:u, 2, 2)",
+        u=user,
+    )
+
+
+async def silent_for(service: Service, number: str, hours: int) -> None:
+    await service.execute(
+        "UPDATE channel_identities SET last_inbound_at = now() - :h * interval '1 hour'"
+        " WHERE external_id = :e",
+        h=hours,
+        e=number,
+    )
+
+
+async def test_reminder_outside_the_window_goes_as_template_or_is_held(
+    make_service: ServiceFactory, tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates.yaml"
+    templates.write_text(
+        "reminder:\n  hi: HXreminderhi\nbadge:\n  en: HXbadgeen\n", encoding="utf-8"
+    )
+    async with make_service(whatsapp_templates=str(templates)) as service:
+        await load(service)
+        twilio = service.fakes.twilio
+        hindi, marathi, fresh = "+919822200011", "+919822200012", "+919822200013"
+        users = {
+            number: await whatsapp_farmer(service, number, language)
+            for number, language in ((hindi, "hi"), (marathi, "mr"), (fresh, "hi"))
+        }
+        for user in users.values():
+            await about_to_lose_streak(service, user)
+        await silent_for(service, hindi, 25)
+        await silent_for(service, marathi, 25)
+        await silent_for(service, fresh, 3)
+        before = {number: len(twilio.sent_to(number)) for number in users}
+
+        assert await rewards.remind_streaks(runtime_of(service)) == 3
+        await twilio.wait_for(lambda c: len(twilio.sent_to(fresh)) > before[fresh])
+        await twilio.wait_for(lambda c: len(twilio.sent_to(hindi)) > before[hindi])
+        await settle(service, hindi)
+
+        with use_language("hi"):
+            reminder = rewards.streak_reminder(2).text
+        # Silent for 25 hours, Hindi: the approved template, the reminder as variable 1.
+        [template] = twilio.sent_to(hindi)[before[hindi] :]
+        assert template.params["ContentSid"] == "HXreminderhi"
+        assert "Body" not in template.params
+        variable = json.loads(template.params["ContentVariables"])["1"]
+        assert variable == " · ".join(line for line in reminder.splitlines() if line.strip())
+        # Inside the window: an ordinary message.
+        [normal] = twilio.sent_to(fresh)[before[fresh] :]
+        assert normal.params["Body"] == reminder and "ContentSid" not in normal.params
+        # Marathi has no reminder template: held, with the reason, nothing sent to fail.
+        assert len(twilio.sent_to(marathi)) == before[marathi]
+        status, error = (
+            await service.rows(
+                "SELECT o.status, o.error FROM outbound_messages o JOIN channel_identities ci"
+                " ON ci.id = o.identity_id WHERE ci.external_id = :e AND o.kind = 'reminder'",
+                e=marathi,
+            )
+        )[0]
+        assert status == "needs_template"
+        assert error == (
+            "needs_template: outside the 24-hour window and no approved template for reminder in mr"
+        )
+
+        # A badge is held too; when the farmer writes again the badge goes (still true),
+        # and yesterday's streak reminder does not (its day has passed).
+        async with make_sessionmaker(service.engine)() as session, session.begin():
+            held = await outbox.queue_for_user(
+                session, users[marathi], [{"text": "🏅 New badge: Soil scout"}], kind="badge",
+                templates=templates_for(service.settings, "badge"),
+            )  # fmt: skip
+        assert held == 1
+        assert len(twilio.sent_to(marathi)) == before[marathi]
+        await say(service, marathi, "/help")
+        texts = twilio.texts_to(marathi)[before[marathi] :]
+        assert texts[0] == "🏅 New badge: Soil scout"
+        assert reminder not in texts
+        rows = await service.rows(
+            "SELECT o.kind, o.status, o.error FROM outbound_messages o JOIN channel_identities ci"
+            " ON ci.id = o.identity_id WHERE ci.external_id = :e AND o.kind <> 'reply'"
+            " ORDER BY o.id",
+            e=marathi,
+        )
+        assert rows == [
+            ("reminder", "skipped", "needs_template: out of date when the farmer wrote again"),
+            ("badge", "sent", None),
+        ]
+
+
+async def test_broadcast_template_setting_still_works(make_service: ServiceFactory) -> None:
+    async with make_service(twilio_broadcast_content_sid="HXbroadcast") as service:
+        assert templates_for(service.settings, "broadcast") == {
+            "en": "HXbroadcast",
+            "hi": "HXbroadcast",
+            "mr": "HXbroadcast",
+        }
+        assert templates_for(service.settings, "reminder") == {}
