@@ -21,6 +21,7 @@ from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcas
 from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
 from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
+from bot.templates import templates_for
 from db.queries import broadcasts as q
 from handlers import menu
 from handlers.base import Conversation, Turn, parse_uuid
@@ -170,8 +171,8 @@ async def choose_lesson(turn: Turn) -> list[Reply]:
 
 async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
     """The message as farmers will see it, and who it will reach."""
-    has_template = bool(turn.settings.twilio_broadcast_content_sid)
-    groups = await q.audience(turn.session, course.id, has_template=has_template)
+    with_template = list(templates_for(turn.settings, "broadcast"))
+    groups = await q.audience(turn.session, course.id, template_languages=with_template)
     reach: dict[str, Counter[str]] = {}
     missed: Counter[str] = Counter()
     for group in groups:

@@ -18,6 +18,7 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
 from bot.runtime import runtime_of
+from bot.templates import templates_for
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
 
@@ -212,7 +213,7 @@ async def course_audience(course_id: uuid.UUID, request: Request, actor: Current
         exists, owner = await admin_q.content_owner(session, "courses", course_id)
         require_owner(actor, exists, owner, "course")
         groups = await q.audience(
-            session, course_id, has_template=bool(rt.settings.twilio_broadcast_content_sid)
+            session, course_id, template_languages=list(templates_for(rt.settings, "broadcast"))
         )
     reach: dict[str, dict[str, int]] = {}
     skipped: dict[str, int] = {}

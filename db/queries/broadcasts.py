@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,9 @@ _CLASSIFIED = """
            CASE WHEN u.consent_status = 'opted_out' THEN 'opted out'
                 WHEN NOT ci.is_active
                      THEN 'address inactive: ' || coalesce(ci.inactive_reason, 'unknown')
-                WHEN ci.channel = 'whatsapp' AND NOT :has_template
+                WHEN ci.channel = 'whatsapp'
+                     AND NOT coalesce(u.preferred_language, 'en')
+                             = ANY(CAST(:template_languages AS text[]))
                      AND (ci.last_inbound_at IS NULL
                           OR ci.last_inbound_at < now() - interval '24 hours')
                      THEN 'needs template'
@@ -58,7 +61,7 @@ class AudienceGroup:
 
 
 async def audience(
-    session: AsyncSession, course_id: uuid.UUID, *, has_template: bool
+    session: AsyncSession, course_id: uuid.UUID, *, template_languages: Sequence[str]
 ) -> list[AudienceGroup]:
     """Who a broadcast to this course would reach now, by channel, language and skip reason."""
     rows = await session.execute(
@@ -75,7 +78,7 @@ async def audience(
              GROUP BY 2
             """
         ),
-        {"course": course_id, "has_template": has_template},
+        {"course": course_id, "template_languages": list(template_languages)},
     )
     return [AudienceGroup(**row._mapping) for row in rows]
 
@@ -300,7 +303,7 @@ async def fan_out_chunk(
     upto: uuid.UUID | None,
     bodies: dict[str, dict[str, Any]],
     template_bodies: dict[str, dict[str, Any]],
-    has_template: bool,
+    template_languages: Sequence[str],
 ) -> Chunk:
     """Queue (or record as skipped) the enrolled farmers with after < id ≤ upto, in one
     statement. Rows already there (a retry) are left alone."""
@@ -314,7 +317,7 @@ async def fan_out_chunk(
                 "upto": upto,
                 "bodies": orjson.dumps(bodies).decode(),
                 "template_bodies": orjson.dumps(template_bodies).decode(),
-                "has_template": has_template,
+                "template_languages": list(template_languages),
             },
         )
     ).one()
