@@ -37,6 +37,17 @@ REASONS = {
     "address inactive: unreachable": N_("number unreachable"),
     q.NO_ADDRESS: N_("no chat address"),
     "cancelled": N_("cancelled"),
+    # Twilio's error codes, as status callbacks report them.
+    "twilio 30003": N_("phone switched off or unreachable"),
+    "twilio 30005": N_("unknown number"),
+    "twilio 30006": N_("landline or unreachable network"),
+    "twilio 30007": N_("filtered as spam"),
+    "twilio 30008": N_("unknown delivery error"),
+    "twilio 63003": N_("not on WhatsApp"),
+    "twilio 63024": N_("not a valid WhatsApp number"),
+    "needs_template: out of date when the farmer wrote again": N_(
+        "WhatsApp window closed, then out of date"
+    ),
 }
 
 
@@ -310,16 +321,25 @@ async def show_status(turn: Turn) -> list[Reply]:
             )
         lines.append(
             _(
-                "Queued {queued} · Sent {sent} · Delivered {delivered} · "
+                "Queued {queued} · Sent {sent} · Delivered {delivered} · Read {read} · "
                 "Failed {failed} · Skipped {skipped}"
             ).format(
                 queued=format_number(counts.queued),
                 sent=format_number(counts.sent),
                 delivered=format_number(counts.delivered),
+                read=format_number(counts.read),
                 failed=format_number(counts.failed),
                 skipped=format_number(counts.skipped),
             )
         )
+        if counts.sent_without_receipts:
+            # Not "0 delivered": Telegram never says, so say that instead.
+            lines.append(
+                _(
+                    "Telegram does not report delivery or reading: {count} sent there stay"
+                    " counted as sent."
+                ).format(count=format_number(counts.sent_without_receipts))
+            )
         if counts.skipped_reasons:
             lines.append(_("Skipped: {reasons}").format(reasons=_reasons(counts.skipped_reasons)))
         if counts.failed_reasons:

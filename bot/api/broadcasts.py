@@ -161,7 +161,8 @@ async def start_broadcast(body: BroadcastIn, request: Request, actor: CurrentAct
 
 @router.get("/broadcasts/{broadcast_id}")
 async def get_broadcast(broadcast_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
-    """A broadcast and its counts: queued, sent, delivered, failed and skipped, with reasons."""
+    """A broadcast and its counts: queued, sent, delivered, read, failed and skipped, with
+    reasons; `receipts` says per channel whether delivery and reading are reported."""
     async with runtime_of(request).sessionmaker() as session:
         broadcast = await _broadcast_of_actor(session, actor, broadcast_id)
         counts = await q.counts(session, broadcast)

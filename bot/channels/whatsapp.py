@@ -131,7 +131,8 @@ def parse_status(form: dict[str, str]) -> DeliveryStatus | None:
     if status is None:
         return None
     code = form.get("ErrorCode") or None
-    error = f"twilio {code}" if code else None
+    # The code alone, so reports group by it; "undelivered" without one still says so.
+    error = f"twilio {code}" if code else (form["MessageStatus"] if status == "failed" else None)
     if code == str(NEEDS_TEMPLATE):
         error = "needs template"
     return DeliveryStatus(sid, status, error, code == str(NEEDS_TEMPLATE))

@@ -373,17 +373,26 @@ async def stalled_broadcasts(session: AsyncSession, *, older_than_s: float) -> l
 
 # --- counts -----------------------------------------------------------------------
 
-# How each outbound status is reported: `sending` is still owed, `read` was delivered.
+# How each outbound status is reported: `sending` is still owed. Each message is in
+# exactly one bucket: "delivered" is delivered and not (yet) read.
 _REPORTED = {
     "queued": "queued",
     "sending": "queued",
     "sent": "sent",
     "delivered": "delivered",
-    "read": "delivered",
+    "read": "read",
     "failed": "failed",
     "skipped": "skipped",
+    "needs_template": "skipped",
 }
 NO_ADDRESS = "no chat address"
+# Channels whose provider reports delivery and reading (Twilio's status callbacks).
+# Telegram reports neither: its messages stay "sent", and reports say so.
+WITH_RECEIPTS = ("whatsapp",)
+RECEIPTS = {
+    "whatsapp": "delivered and read as reported by WhatsApp",
+    "telegram": "none: Telegram does not report delivery or reading; its messages stay sent",
+}
 
 
 @dataclass
@@ -391,6 +400,7 @@ class Counts:
     queued: int = 0
     sent: int = 0
     delivered: int = 0
+    read: int = 0
     failed: int = 0
     skipped: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
@@ -399,7 +409,14 @@ class Counts:
 
     @property
     def total(self) -> int:
-        return self.queued + self.sent + self.delivered + self.failed + self.skipped
+        return self.queued + self.sent + self.delivered + self.read + self.failed + self.skipped
+
+    @property
+    def sent_without_receipts(self) -> int:
+        """Sent on channels that never say whether it arrived (Telegram)."""
+        return sum(
+            c["sent"] for channel, c in self.by_channel.items() if channel not in WITH_RECEIPTS
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -407,11 +424,16 @@ class Counts:
             "queued": self.queued,
             "sent": self.sent,
             "delivered": self.delivered,
+            "read": self.read,
             "failed": self.failed,
             "skipped": self.skipped,
             "skipped_reasons": dict(self.skipped_reasons),
             "failed_reasons": dict(self.failed_reasons),
             "by_channel": {channel: dict(c) for channel, c in self.by_channel.items()},
+            # Which counts are known: "delivered" and "read" exist only where the
+            # provider reports them, so Telegram's sent messages are not shown as 0 read.
+            "receipts": {channel: RECEIPTS.get(channel, "none") for channel in self.by_channel},
+            "sent_without_receipts": self.sent_without_receipts,
         }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.content import read_catalogue, stable_id
 from bot.content.load import load_catalogue
@@ -21,8 +22,9 @@ from bot.templates import templates_for
 from db.engine import make_sessionmaker
 from db.queries import outbox
 from handlers import rewards
+from tests.e2e import test_broadcasts as broadcasts
 from tests.fakes import Recorded
-from tests.harness import Fakes, Service, start_service
+from tests.harness import TWILIO_TOKEN, Fakes, Service, start_service
 
 QUIZZES = Path(__file__).resolve().parent.parent / "data" / "quiz.yaml"
 SOIL = stable_id("course", "soil-en")
@@ -360,3 +362,78 @@ async def test_broadcast_template_setting_still_works(make_service: ServiceFacto
             "mr": "HXbroadcast",
         }
         assert templates_for(service.settings, "reminder") == {}
+
+
+# --- receipts ------------------------------------------------------------------------
+
+
+async def test_status_callbacks_become_broadcast_counts(
+    fresh_database_url: str, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROADCAST_QUIET_HOURS", "off")
+    overrides = {"admin_api_token": SecretStr(broadcasts.ADMIN)}
+    async with start_service(fresh_database_url, fakes, **overrides) as service:
+        twilio, telegram = service.fakes.twilio, service.fakes.telegram
+        teacher = await broadcasts.new_instructor(service, "Dr. Sunita Patil")
+        course_id, _lesson = await broadcasts.new_course(service, teacher.token, "Neem sprays")
+        numbers = await broadcasts.seed(service, course_id, 4, channel="whatsapp")
+        chats = await broadcasts.seed(service, course_id, 3)
+        response = await broadcasts.api(
+            service, "POST", "/broadcasts", teacher.token,
+            json={"course_id": course_id, "text": "Spray neem oil at dusk."},
+        )  # fmt: skip
+        assert response.status_code == 202, response.text
+        broadcast_id = response.json()["id"]
+        status = await broadcasts.wait_broadcast(service, broadcast_id, teacher.token)
+        assert status["counts"]["sent"] == 7
+
+        # Twilio reports back, in its own order: interim states, a read before its
+        # delivered, and an undelivered message with its error code.
+        calls = [twilio.sent_to(number)[-1] for number in numbers]
+        callbacks = [
+            (calls[0], "sent", None),
+            (calls[0], "delivered", None),
+            (calls[1], "delivered", None),
+            (calls[1], "read", None),
+            (calls[2], "read", None),
+            (calls[2], "delivered", None),  # late: a status only moves forward
+            (calls[3], "undelivered", "30003"),
+        ]
+        for call, state, code in callbacks:
+            answer = await twilio.send_status(call, state, auth_token=TWILIO_TOKEN, error_code=code)
+            assert answer == 204
+
+        async def counts() -> dict[str, Any]:
+            got = await broadcasts.api(service, "GET", f"/broadcasts/{broadcast_id}", teacher.token)
+            assert got.status_code == 200
+            return dict(got.json()["counts"])
+
+        for _ in range(50):
+            report = await counts()
+            if report["failed"] == 1 and report["read"] == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert {k: report[k] for k in ("queued", "sent", "delivered", "read", "failed")} == {
+            "queued": 0, "sent": 3, "delivered": 1, "read": 2, "failed": 1,
+        }  # fmt: skip
+        assert report["failed_reasons"] == {"twilio 30003": 1}
+        assert report["by_channel"]["telegram"] == {"sent": 3}
+        assert report["sent_without_receipts"] == 3
+        assert report["receipts"]["telegram"].startswith("none: Telegram does not report")
+        row = await service.rows(
+            "SELECT status, error, delivered_at IS NOT NULL FROM outbound_messages"
+            " WHERE provider_message_id = :sid",
+            sid=twilio.sid_of(calls[2]),
+        )
+        assert row == [("read", None, True)]
+
+        # The instructor asks in chat.
+        chat = service.new_chat_id()
+        await service.telegram_says(chat, f"/start {teacher.start_payload}")
+        await service.telegram_says(chat, "/broadcast status")
+        await telegram.wait_for(lambda c: "📊" in (telegram.texts_to(chat) or [""])[-1])
+        text = telegram.texts_to(chat)[-1]
+        assert "Queued 0 · Sent 3 · Delivered 1 · Read 2 · Failed 1 · Skipped 0" in text
+        assert "Telegram does not report delivery or reading: 3 sent there" in text
+        assert "Failed: phone switched off or unreachable 1" in text
+        assert chats  # the Telegram farmers, counted as sent and said so
