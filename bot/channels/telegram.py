@@ -16,7 +16,14 @@ from typing import Any
 
 import aiohttp
 from fastapi import HTTPException, Request
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -117,9 +124,27 @@ def _read_update(update: Update) -> tuple[Inbound | None, WebhookAnswer | None]:
             language_hint=user.language_code if user else None,
             received_at=message.date.timestamp(),
             payment=payment,
+            attachment=attachment_of(message),
         ),
         None,
     )
+
+
+def attachment_of(message: Message) -> str | None:
+    """What the farmer sent besides words: voice, photo, video, document, location, sticker."""
+    if message.voice is not None or message.audio is not None:
+        return "voice"
+    if message.photo:
+        return "photo"
+    if message.video is not None or message.video_note is not None or message.animation:
+        return "video"
+    if message.location is not None or message.venue is not None:
+        return "location"
+    if message.sticker is not None:
+        return "sticker"
+    if message.document is not None or message.contact is not None:
+        return "document"
+    return None
 
 
 def answer_callback(callback_query_id: str) -> WebhookAnswer:

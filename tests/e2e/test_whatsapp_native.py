@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from bot.content import read_catalogue, stable_id
 from bot.content.load import load_catalogue
-from bot.i18n import use_language
+from bot.i18n import _, use_language
 from bot.runtime import Runtime
 from bot.templates import templates_for
 from db.engine import make_sessionmaker
@@ -60,7 +60,7 @@ async def load(service: Service, path: Path = QUIZZES) -> None:
 
 async def settle(service: Service, number: str) -> None:
     """Wait until every message queued for this number has reached the fake."""
-    for _ in range(200):
+    for _attempt in range(200):
         pending = await service.scalar(
             "SELECT count(*) FROM outbound_messages o JOIN channel_identities ci"
             " ON ci.id = o.identity_id WHERE ci.external_id = :e"
@@ -408,7 +408,7 @@ async def test_status_callbacks_become_broadcast_counts(
             assert got.status_code == 200
             return dict(got.json()["counts"])
 
-        for _ in range(50):
+        for _attempt in range(50):
             report = await counts()
             if report["failed"] == 1 and report["read"] == 2:
                 break
@@ -437,3 +437,62 @@ async def test_status_callbacks_become_broadcast_counts(
         assert "Telegram does not report delivery or reading: 3 sent there" in text
         assert "Failed: phone switched off or unreachable 1" in text
         assert chats  # the Telegram farmers, counted as sent and said so
+
+
+# --- media from farmers ------------------------------------------------------------------
+
+
+async def test_voice_note_is_answered_kindly_on_both_channels(service: Service) -> None:
+    twilio, telegram = service.fakes.twilio, service.fakes.telegram
+    with use_language("hi"):
+        expected = _("🎤 Thank you for the voice message! I cannot listen to voice notes yet.")
+    # WhatsApp, a Hindi farmer in the middle of a quiz: a voice note (Body empty).
+    await load(service)
+    number = "+919822200021"
+    await whatsapp_farmer(service, number, "hi")
+    state_before = await service.scalar(
+        "SELECT c.state FROM conversations c JOIN channel_identities ci ON ci.user_id = c.user_id"
+        " WHERE ci.external_id = :e",
+        e=number,
+    )
+    await say(
+        service, number, "", NumMedia="1", MediaContentType0="audio/ogg",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1",
+    )  # fmt: skip
+    assert twilio.texts_to(number)[-1].startswith(expected)
+    assert "menu" in twilio.texts_to(number)[-1]
+    # A location and a photo: kind words too, never a search, never an error.
+    await say(service, number, "", Latitude="19.99", Longitude="73.78")
+    assert "📍" in twilio.texts_to(number)[-1]
+    await say(service, number, "", NumMedia="1", MediaContentType0="image/jpeg")
+    assert "📷" in twilio.texts_to(number)[-1]
+    assert (
+        await service.scalar(
+            "SELECT c.state FROM conversations c JOIN channel_identities ci ON ci.user_id = c.user_id"
+            " WHERE ci.external_id = :e",
+            e=number,
+        )
+        == state_before
+    )
+
+    # Telegram: a voice note, then a sticker.
+    chat = service.new_chat_id()
+    await service.telegram_says(chat, "/start", language_code="hi")
+    await service.telegram_taps(chat, "lang:hi")
+    voice = service.telegram_message(chat, "")
+    del voice["message"]["text"]
+    voice["message"]["voice"] = {"file_id": "AwACAgI", "file_unique_id": "AgAD", "duration": 4,
+                                 "mime_type": "audio/ogg"}  # fmt: skip
+    assert (await service.post_telegram(voice)).status_code == 200
+    await telegram.wait_for(lambda c: any(t.startswith(expected) for t in telegram.texts_to(chat)))
+    sticker = service.telegram_message(chat, "")
+    del sticker["message"]["text"]
+    sticker["message"]["sticker"] = {"file_id": "CAACAgI", "file_unique_id": "AgADs", "width": 512,
+                                     "height": 512, "is_animated": False, "is_video": False,
+                                     "type": "regular"}  # fmt: skip
+    assert (await service.post_telegram(sticker)).status_code == 200
+    await telegram.wait_for(lambda c: "😊" in telegram.texts_to(chat)[-1])
+    # One kind answer per attachment: no search, no apology for an error.
+    with use_language("hi"):
+        sorry = _("Sorry, something went wrong on our side. Please try again.")
+    assert not any(sorry in t for t in telegram.texts_to(chat) + twilio.texts_to(number))
