@@ -105,6 +105,23 @@ class Reply:
         return dataclasses.replace(self, first_number=first)
 
 
+_PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+_VIDEO_SUFFIXES = (".mp4", ".3gp", ".mov", ".m4v")
+
+
+def media_kind(url: str | None) -> Literal["photo", "video"] | None:
+    """A URL of an image or video file (sent as media, shown in the chat), or None for
+    anything else (a YouTube page, an article: sent as a link)."""
+    if not url:
+        return None
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith(_PHOTO_SUFFIXES):
+        return "photo"
+    if path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return None
+
+
 def parse_uuid(value: object) -> uuid.UUID | None:
     """An id from a button payload, saved state or a provider's notes; None for
     anything else (a stale or forged tap, a missing field)."""

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # at least 1). Review it when Telegram's Star price or the courses' prices change.
     telegram_stars_per_rupee: float = 0.6
     telegram_quiz_polls: bool = False
+    # After a tap, the tapped message loses its buttons (an extra Bot API call per tap).
+    clear_tapped_buttons: bool = True
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

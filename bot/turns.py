@@ -104,6 +104,12 @@ async def _converse(
     # digits are an answer, not a choice from some older list.
     saved[MENU_KEY] = new_menu if replies else turn.menu
     await session.flush()
+    bodies = [reply.to_json() for reply in replies]
+    if bodies and inbound.tapped_message_id is not None and settings.clear_tapped_buttons:
+        # The tapped message loses its buttons as the answer goes, so an old one cannot
+        # be tapped by mistake (the channel does it: Telegram's editMessageReplyMarkup).
+        extra = {**bodies[0].get("extra", {}), "clear_buttons_of": inbound.tapped_message_id}
+        bodies[0] = {**bodies[0], "extra": extra}
     await q.end_turn(
         raw,
         farmer=farmer,
@@ -111,7 +117,7 @@ async def _converse(
         display_name=inbound.display_name,
         state=turn.state,
         data=saved,
-        bodies=[reply.to_json() for reply in replies],
+        bodies=bodies,
         notify=notify,
     )
     return bool(replies)

@@ -131,7 +131,7 @@ class FakeTelegram(FakeProvider):
     def sent_to(self, chat_id: int | str) -> list[Recorded]:
         return [
             c for c in self.calls
-            if c.method in ("sendMessage", "sendPhoto", "sendInvoice", "sendPoll")
+            if c.method in ("sendMessage", "sendPhoto", "sendVideo", "sendInvoice", "sendPoll")
             and str(c.params.get("chat_id")) == str(chat_id)
         ]  # fmt: skip
 
@@ -140,6 +140,10 @@ class FakeTelegram(FakeProvider):
             str(c.params.get("text") or c.params.get("caption") or "")
             for c in self.sent_to(chat_id)
         ]
+
+    def called(self, method: str) -> list[Recorded]:
+        """Every call of one Bot API method (setMyCommands, editMessageReplyMarkup…)."""
+        return [c for c in self.calls if c.method == method]
 
     async def _handle(self, token: str, method: str, request: Request) -> Response:
         if token != self.token:
@@ -186,9 +190,10 @@ class FakeTelegram(FakeProvider):
             },
             "text": params.get("text", ""),
         }
-        return JSONResponse(
-            {"ok": True, "result": message if method != "answerCallbackQuery" else True}
-        )
+        # Settings and answers (setMyCommands, setChatMenuButton, answerCallbackQuery…)
+        # return True; sends and edits return the message.
+        simple = method.startswith(("set", "delete", "answer"))
+        return JSONResponse({"ok": True, "result": True if simple else message})
 
     @staticmethod
     def retry_after(seconds: int = 1) -> Fault:

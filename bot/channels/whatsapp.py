@@ -32,7 +32,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
-from bot.channels.base import SendResult, numbered_text
+from bot.channels.base import SendResult, numbered_text, split_text
 from bot.messages import Inbound, Reply
 from bot.settings import Settings
 
@@ -46,6 +46,8 @@ MESSAGE_LIMIT = 1600
 # Twilio error codes that no retry can fix.
 NEEDS_TEMPLATE = 63016  # outside the 24-hour window: only an approved template may go out
 UNREACHABLE = {63003, 63024, 21211, 21408, 21610, 21614}
+# A caption under a photo or video holds 1,024 characters on WhatsApp.
+MEDIA_CAPTION_LIMIT = 1024
 # WhatsApp's limits for interactive messages, in characters.
 INTERACTIVE_BODY_LIMIT = 1024
 QUICK_REPLY_MAX = 3
@@ -282,8 +284,16 @@ class WhatsAppSender:
                 kwargs["body"] = numbered_text(reply)
             if reply.media_url:
                 kwargs["media_url"] = [reply.media_url]
+        rest = ""
+        if "media_url" in kwargs and len(kwargs["body"]) > MEDIA_CAPTION_LIMIT:
+            # The caption takes what fits; the rest follows as a message of its own.
+            parts = split_text(kwargs["body"], MEDIA_CAPTION_LIMIT)
+            kwargs["body"], rest = parts[0], "\n\n".join(parts[1:])
         try:
             message = await self._client.messages.create_async(**kwargs)
+            if rest:
+                follow = {k: v for k, v in kwargs.items() if k not in ("media_url", "body")}
+                message = await self._client.messages.create_async(**follow, body=rest)
         except TwilioRestException as exc:
             return _classify(exc)
         except httpx.TimeoutException:
