@@ -218,10 +218,13 @@ async def release_expired_leases(conn: AsyncConnection) -> int:
 
 
 # Delivery reports may arrive out of order: a status only ever moves forward.
+# A message we started that WhatsApp refused for the closed window (63016, "needs
+# template") is held like one queued outside it, to go when the farmer writes again.
 _RECORD_STATUS = text(
     """
     UPDATE outbound_messages
-       SET status = :status,
+       SET status = CASE WHEN :error = 'needs template' AND kind NOT IN ('reply', 'broadcast')
+                         THEN 'needs_template' ELSE :status END,
            error = COALESCE(:error, error),
            delivered_at = CASE WHEN :status IN ('delivered', 'read')
                                THEN COALESCE(delivered_at, now()) ELSE delivered_at END

@@ -496,3 +496,26 @@ async def test_voice_note_is_answered_kindly_on_both_channels(service: Service) 
     with use_language("hi"):
         sorry = _("Sorry, something went wrong on our side. Please try again.")
     assert not any(sorry in t for t in telegram.texts_to(chat) + twilio.texts_to(number))
+
+
+async def test_a_badge_refused_for_the_closed_window_is_held_then_sent(service: Service) -> None:
+    twilio = service.fakes.twilio
+    number = "+919822200041"
+    user = await whatsapp_farmer(service, number, "en")
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await outbox.queue_for_user(
+            session, user, [{"text": "🏅 New badge: Early riser"}], kind="badge"
+        )
+    await twilio.wait_for(lambda c: twilio.texts_to(number)[-1] == "🏅 New badge: Early riser")
+    await settle(service, number)
+    badge = twilio.sent_to(number)[-1]
+    # The window closed on WhatsApp's clock before ours: Twilio reports 63016.
+    answer = await twilio.send_status(badge, "failed", auth_token=TWILIO_TOKEN, error_code="63016")
+    assert answer == 204
+    held = await service.rows("SELECT status, error FROM outbound_messages WHERE kind = 'badge'")
+    assert held == [("needs_template", "needs template")]
+    await say(service, number, "hello")
+    assert twilio.texts_to(number).count("🏅 New badge: Early riser") == 2
+    assert (
+        await service.scalar("SELECT status FROM outbound_messages WHERE kind = 'badge'") == "sent"
+    )
