@@ -69,13 +69,21 @@ def _read(path: str) -> dict[str, dict[str, str]]:
     return templates
 
 
+@functools.lru_cache(maxsize=8)
+def _read_or_warn(path: str) -> dict[str, dict[str, str]]:
+    """The file's templates; a missing or broken file is logged (once) and counts as
+    none, so messages are held with a reason instead of a turn failing."""
+    try:
+        return _read(path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        log.error("WHATSAPP_TEMPLATES %s unusable, no templates in use: %s", path, exc)
+        return {}
+
+
 def load_templates(settings: Settings) -> dict[str, dict[str, str]]:
     """kind → language → ContentSid, from WHATSAPP_TEMPLATES and the broadcast setting."""
-    templates = (
-        {k: dict(v) for k, v in _read(settings.whatsapp_templates).items()}
-        if (settings.whatsapp_templates)
-        else {}
-    )
+    path = settings.whatsapp_templates
+    templates = {k: dict(v) for k, v in _read_or_warn(path).items()} if path else {}
     if settings.twilio_broadcast_content_sid:
         broadcast = templates.setdefault("broadcast", {})
         for language in ("en", "hi", "mr"):
