@@ -74,9 +74,13 @@ async def settle(service: Service, number: str) -> None:
 
 
 async def say(service: Service, number: str, text: str, **extra: str) -> None:
+    """The farmer writes (or taps); returns once every reply to it has arrived."""
+    twilio = service.fakes.twilio
+    before = len(twilio.sent_to(number))
     await service.whatsapp_says(number, text, **extra)
-    # The webhook may only record the message; the reply comes a moment later.
-    await asyncio.sleep(0.05)
+    # The webhook may only record the message and a worker answer it a moment later:
+    # wait for the first reply at the provider, then for the rest of the turn's.
+    await twilio.wait_for(lambda c: len(twilio.sent_to(number)) > before)
     await settle(service, number)
 
 
