@@ -40,6 +40,7 @@ from bot.jobs import JOBS, enqueue
 from bot.messages import Reply
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.templates import templates_for
 from db.queries import broadcasts as q
 from db.queries import lessons as lessons_q
 
@@ -176,7 +177,7 @@ async def _bodies(
             return None
     elif not broadcast.text:
         return None
-    sid = settings.twilio_broadcast_content_sid
+    sids = templates_for(settings, "broadcast")
     variables = orjson.dumps(
         {"1": broadcast.course_title, "2": broadcast.text or (lesson.title if lesson else "")}
     ).decode()
@@ -188,6 +189,7 @@ async def _bodies(
     for key, sent in replies.items():
         bodies[key] = sent.to_json()
         templates[key] = bodies[key]
+        sid = sids.get(key.partition(":")[2])
         if sid and key.startswith("whatsapp:"):
             templates[key] = {
                 **bodies[key],
@@ -278,7 +280,7 @@ async def fan_out(
                 upto=upto,
                 bodies=bodies,
                 template_bodies=templates,
-                has_template=bool(settings.twilio_broadcast_content_sid),
+                template_languages=list(templates_for(settings, "broadcast")),
             )
 
     chunks = await asyncio.gather(*(queue_range(after, upto) for after, upto in ranges))

@@ -227,6 +227,34 @@ def telegram_set_webhook() -> None:
     typer.echo(f"webhook set to {url}")
 
 
+@telegram_app.command("setup")
+def telegram_setup() -> None:
+    """The bot's command menu in English, Hindi and Marathi, and its menu button."""
+    from telegram import Bot
+
+    from bot.channels.telegram import set_up_bot
+    from bot.i18n import LANGUAGES, use_language
+    from handlers.menu import command_menu
+    from handlers.router import COMMANDS
+
+    settings = get_settings()
+    if settings.telegram_bot_token is None:
+        typer.echo("Telegram is off: set TELEGRAM_BOT_TOKEN", err=True)
+        raise typer.Exit(1)
+    token = settings.telegram_bot_token.get_secret_value()
+    commands: dict[str, list[tuple[str, str]]] = {}
+    for language in LANGUAGES:
+        with use_language(language):
+            commands[language] = command_menu(set(COMMANDS))
+
+    async def run() -> None:
+        async with Bot(token, base_url=settings.telegram_api_base_url) as bot:
+            await set_up_bot(bot, commands)
+
+    asyncio.run(run())
+    typer.echo(f"commands set in {', '.join(commands)}; menu button set")
+
+
 @i18n_app.command("update")
 def i18n_update() -> None:
     """Extract messages.pot from the code and merge it into en, hi and mr."""

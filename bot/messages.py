@@ -54,6 +54,12 @@ class Inbound:
     # Money the channel itself collected (Telegram Stars). Only a channel adapter
     # sets it, from the provider's own word (a verified webhook), never from text.
     payment: ChannelPayment | None = None
+    # What the farmer sent besides words: "voice", "photo", "video", "document",
+    # "location", "sticker" (set by the channel's parser; the text is any caption).
+    attachment: str | None = None
+    # The channel's id of the message whose button was tapped (Telegram), so its
+    # keyboard can be taken away once answered.
+    tapped_message_id: str | None = None
 
     def __post_init__(self) -> None:
         # Every channel's text passes here: a NUL or a lone surrogate (which PostgreSQL
@@ -134,6 +140,23 @@ class Reply:
 
     def numbered(self, first: int) -> Reply:
         return dataclasses.replace(self, first_number=first)
+
+
+_PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+_VIDEO_SUFFIXES = (".mp4", ".3gp", ".mov", ".m4v")
+
+
+def media_kind(url: str | None) -> Literal["photo", "video"] | None:
+    """A URL of an image or video file (sent as media, shown in the chat), or None for
+    anything else (a YouTube page, an article: sent as a link)."""
+    if not url:
+        return None
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith(_PHOTO_SUFFIXES):
+        return "photo"
+    if path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return None
 
 
 def parse_uuid(value: object) -> uuid.UUID | None:

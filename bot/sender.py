@@ -403,7 +403,7 @@ def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
         workers.append(
             ChannelWorker(
                 engine,
-                WhatsAppSender(settings),
+                WhatsAppSender(settings, engine),
                 rate_key=f"whatsapp:{settings.twilio_whatsapp_from}",
                 rate_per_s=settings.whatsapp_rate_per_s,
                 chat_rate_per_s=None,

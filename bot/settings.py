@@ -29,12 +29,23 @@ class Settings(BaseSettings):
     # at least 1). Review it when Telegram's Star price or the courses' prices change.
     telegram_stars_per_rupee: float = 0.6
     telegram_quiz_polls: bool = False
+    # After a tap, the tapped message loses its buttons (an extra Bot API call per tap).
+    clear_tapped_buttons: bool = True
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    # Twilio's Content API (quick replies, lists); a setting so the tests' fake serves it.
+    twilio_content_base_url: str = "https://content.twilio.com"
+    # Approved template for broadcasts outside the 24-hour window, in every language;
+    # WHATSAPP_TEMPLATES (below) may name one per language instead.
     twilio_broadcast_content_sid: str | None = None
+    # A YAML file, `kind: {language: ContentSid}`, of the approved WhatsApp templates
+    # for proactive messages outside the 24-hour window (see bot/templates.py).
+    whatsapp_templates: str | None = None
+    # Menus on WhatsApp as tap-to-answer buttons and lists (Content API); off: numbers only.
+    whatsapp_interactive: bool = True
 
     razorpay_key_id: str | None = None
     razorpay_key_secret: SecretStr | None = None

@@ -146,6 +146,11 @@ async def _converse(
         saved[FLOOD_KEY] = conversation.data[FLOOD_KEY]
     await session.flush()
     bodies = [reply.to_json() for reply in [*replies, *notices]]
+    if bodies and inbound.tapped_message_id is not None and settings.clear_tapped_buttons:
+        # The tapped message loses its buttons as the answer goes, so an old one cannot
+        # be tapped by mistake (the channel does it: Telegram's editMessageReplyMarkup).
+        extra = {**bodies[0].get("extra", {}), "clear_buttons_of": inbound.tapped_message_id}
+        bodies[0] = {**bodies[0], "extra": extra}
     await q.end_turn(
         raw,
         farmer=farmer,

@@ -21,6 +21,7 @@ from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcas
 from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
 from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
+from bot.templates import templates_for
 from db.queries import broadcasts as q
 from handlers import menu
 from handlers.base import Conversation, Turn, parse_uuid
@@ -36,6 +37,17 @@ REASONS = {
     "address inactive: unreachable": N_("number unreachable"),
     q.NO_ADDRESS: N_("no chat address"),
     "cancelled": N_("cancelled"),
+    # Twilio's error codes, as status callbacks report them.
+    "twilio 30003": N_("phone switched off or unreachable"),
+    "twilio 30005": N_("unknown number"),
+    "twilio 30006": N_("landline or unreachable network"),
+    "twilio 30007": N_("filtered as spam"),
+    "twilio 30008": N_("unknown delivery error"),
+    "twilio 63003": N_("not on WhatsApp"),
+    "twilio 63024": N_("not a valid WhatsApp number"),
+    "needs_template: out of date when the farmer wrote again": N_(
+        "WhatsApp window closed, then out of date"
+    ),
 }
 
 
@@ -167,8 +179,8 @@ async def choose_lesson(turn: Turn) -> list[Reply]:
 
 async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
     """The message as farmers will see it, and who it will reach."""
-    has_template = bool(turn.settings.twilio_broadcast_content_sid)
-    groups = await q.audience(turn.session, course.id, has_template=has_template)
+    with_template = list(templates_for(turn.settings, "broadcast"))
+    groups = await q.audience(turn.session, course.id, template_languages=with_template)
     reach: dict[str, Counter[str]] = {}
     missed: Counter[str] = Counter()
     for group in groups:
@@ -306,16 +318,25 @@ async def show_status(turn: Turn) -> list[Reply]:
             )
         lines.append(
             _(
-                "Queued {queued} · Sent {sent} · Delivered {delivered} · "
+                "Queued {queued} · Sent {sent} · Delivered {delivered} · Read {read} · "
                 "Failed {failed} · Skipped {skipped}"
             ).format(
                 queued=format_number(counts.queued),
                 sent=format_number(counts.sent),
                 delivered=format_number(counts.delivered),
+                read=format_number(counts.read),
                 failed=format_number(counts.failed),
                 skipped=format_number(counts.skipped),
             )
         )
+        if counts.sent_without_receipts:
+            # Not "0 delivered": Telegram never says, so say that instead.
+            lines.append(
+                _(
+                    "Telegram does not report delivery or reading: {count} sent there stay"
+                    " counted as sent."
+                ).format(count=format_number(counts.sent_without_receipts))
+            )
         if counts.skipped_reasons:
             lines.append(_("Skipped: {reasons}").format(reasons=_reasons(counts.skipped_reasons)))
         if counts.failed_reasons:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from bot.i18n import _, format_number
-from bot.messages import Option, Reply
+from bot.messages import Option, Reply, media_kind
 from db.queries import catalog as catalog_q
 from db.queries import lessons as q
 from db.queries import quiz as quiz_q
@@ -54,6 +54,9 @@ def render_lesson(lesson: q.LessonView) -> Reply:
             )
             + ([body] if body else [])
         )
+        if media_kind(lesson.content_url) is not None:
+            # A video file plays in the chat: sent as media, the text as its caption.
+            return Reply(text, options=(done,), media_url=lesson.content_url)
         return Reply(
             text, options=(done,), link=lesson.content_url, link_label=_("▶️ Watch the video")
         )
@@ -75,7 +78,13 @@ def render_lesson(lesson: q.LessonView) -> Reply:
             [_header(lesson), "", "❓ " + _("Quiz: {title}").format(title=lesson.title), body]
         )
         return Reply(text, options=(done,))
-    return Reply("\n".join([_header(lesson), "", "📖 " + lesson.title, "", body]), options=(done,))
+    # A text lesson may come with a picture (content_url of an image): shown above it.
+    picture = lesson.content_url if media_kind(lesson.content_url) == "photo" else None
+    return Reply(
+        "\n".join([_header(lesson), "", "📖 " + lesson.title, "", body]),
+        options=(done,),
+        media_url=picture,
+    )
 
 
 async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from babel.numbers import format_decimal
 
 from bot.i18n import N_, _, babel_locale, format_number, ngettext
-from bot.messages import Option, Reply
+from bot.messages import Option, Reply, media_kind
 from db.queries import library as q
 from handlers.base import Conversation, Turn, bulleted, parse_uuid
 from handlers.categories import (
@@ -272,13 +272,11 @@ async def open_video(turn: Turn) -> list[Reply]:
     video = await q.open_video(turn.session, video_id) if video_id else None
     if video is None:
         return _not_available(VIDEOS)
+    options = (_like_option(VIDEOS, video.id), _back_to_list(VIDEOS, video.category))
+    if media_kind(video.video_url) == "video":  # a video file plays in the chat
+        return [Reply(video_text(video), options=options, media_url=video.video_url)]
     return [
-        Reply(
-            video_text(video),
-            options=(_like_option(VIDEOS, video.id), _back_to_list(VIDEOS, video.category)),
-            link=video.video_url,
-            link_label=_("▶️ Watch"),
-        )
+        Reply(video_text(video), options=options, link=video.video_url, link_label=_("▶️ Watch"))
     ]
 
 

@@ -23,6 +23,33 @@ MAIN_MENU: list[tuple[str, str, str]] = [
 ]
 
 
+# The commands a channel may list in its own menu (Telegram's "/" menu), in the order
+# a farmer needs them, each with a one-line description (translated when shown).
+COMMAND_MENU: list[tuple[str, str]] = [
+    ("courses", N_("Browse courses by topic")),
+    ("lesson", N_("Your current lesson again")),
+    ("next", N_("Mark the lesson done, get the next one")),
+    ("quiz", N_("Take the quiz that is due")),
+    ("search", N_("Find courses, articles and videos")),
+    ("progress", N_("How far you have come")),
+    ("badges", N_("Your badges and the next ones to earn")),
+    ("leaderboard", N_("The farmers with the most points")),
+    ("articles", N_("Read articles")),
+    ("videos", N_("Watch videos")),
+    ("roadmaps", N_("Learning paths, step by step")),
+    ("buy", N_("Buy a paid course")),
+    ("language", N_("Change the language")),
+    ("menu", N_("Show the main menu")),
+    ("help", N_("What I can do")),
+    ("stop", N_("Stop announcements and reminders")),
+]
+
+
+def command_menu(known: set[str]) -> list[tuple[str, str]]:
+    """(command, description in the current language) for each command that exists."""
+    return [(name, _(description)) for name, description in COMMAND_MENU if name in known]
+
+
 def main_menu(turn: Turn) -> Reply:
     return Reply(
         _("What would you like to do?"),

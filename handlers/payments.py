@@ -48,6 +48,7 @@ from bot.payments.events import (
 )
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.templates import templates_for
 from db.queries import catalog as catalog_q
 from db.queries import lessons as lessons_q
 from db.queries import outbox
@@ -705,8 +706,9 @@ class _FarmerMessages:
             replies = built if isinstance(built, list) else await built
         numbered, new_menu = _number_options(replies)
         queued = await outbox.queue_for_user(
-            self.session, self.user_id, [r.to_json() for r in numbered], kind="payment"
-        )
+            self.session, self.user_id, [r.to_json() for r in numbered], kind="payment",
+            templates=templates_for(self.settings, "payment"),
+        )  # fmt: skip
         saved = dict(turn.data)
         saved[MENU_KEY] = new_menu if numbered else menu
         saved[MENU_LABELS_KEY] = option_labels(numbered) if numbered else labels

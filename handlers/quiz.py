@@ -24,6 +24,7 @@ from bot.i18n import _, format_number, format_percentage, ngettext, use_language
 from bot.jobs import JOBS, enqueue
 from bot.messages import Option, Reply
 from bot.runtime import Runtime
+from bot.templates import templates_for
 from db.queries import lessons as lessons_q
 from db.queries import outbox
 from db.queries import quiz as q
@@ -409,8 +410,17 @@ async def close_overdue_attempt(runtime: Runtime, payload: dict[str, object]) ->
             badges += await _reward_completion(session, state.user_id, quiz, completion, language)
         with use_language(language):
             reply = result_reply(quiz, result, expired=True)
-        bodies = [reply.to_json(), *(badge.to_json() for badge in badges)]
-        await outbox.queue_for_user(session, state.user_id, bodies, kind="notification")
+        # Two kinds, so each may go as its own approved template outside WhatsApp's window.
+        settings = runtime.settings
+        await outbox.queue_for_user(
+            session, state.user_id, [reply.to_json()], kind="quiz_closed",
+            templates=templates_for(settings, "quiz_closed"),
+        )  # fmt: skip
+        if badges:
+            await outbox.queue_for_user(
+                session, state.user_id, [badge.to_json() for badge in badges], kind="badge",
+                templates=templates_for(settings, "badge"),
+            )  # fmt: skip
 
 
 async def _reward_completion(

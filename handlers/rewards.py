@@ -9,7 +9,7 @@ The engine: `record_progress(session, user, event, subject, language=...)` runs
 in the caller's transaction (it only flushes) and returns one notification per
 badge newly earned. Inside a turn the caller adds them to the turn's replies;
 outside one (a job, a payment callback) it queues them with
-`outbox.queue_for_user(..., kind="notification")`. Either way they are queued
+`outbox.queue_for_user(..., kind="badge")`. Either way they are queued
 in the same transaction as the event, so a failed send is retried, not lost.
 
 Points, once per reason and subject (points_ledger is unique on both, so a
@@ -65,6 +65,7 @@ from bot.i18n import _, format_number, ngettext, use_language
 from bot.jobs import JOBS
 from bot.messages import Option, Reply
 from bot.runtime import Runtime
+from bot.templates import templates_for
 from db.queries import outbox
 from db.queries import rewards as q
 from handlers.base import Conversation, Turn
@@ -392,8 +393,9 @@ async def remind_streaks(runtime: Runtime, *, today: dt.date | None = None) -> i
                 with use_language(farmer.language):
                     reply = streak_reminder(farmer.streak_days)
                 queued += await outbox.queue_for_user(
-                    session, farmer.user_id, [reply.to_json()], kind="reminder"
-                )
+                    session, farmer.user_id, [reply.to_json()], kind="reminder",
+                    templates=templates_for(runtime.settings, "reminder"),
+                )  # fmt: skip
         if len(due) < REMINDER_BATCH:
             break
     log.info("streak reminders queued: %d", queued)

@@ -3,6 +3,7 @@
 The order, first match wins:
 0. a payment the channel collected (Telegram Stars) → its settlement
 1. a button payload → the conversation that owns its prefix
+1a. a voice note, photo, location… (an attachment) → a kind word on what we understand
 2. a command (`/help`; the slash is optional on WhatsApp and the console) or an alias
 3. a menu number ("2", "२") or an option's label → that option's payload, as in 1
 4. free text → the handler of the conversation's current state
@@ -27,6 +28,7 @@ from handlers import (
     console,
     lessons,
     library,
+    media,
     payments,
     privacy,
     progress,
@@ -181,6 +183,8 @@ def _route(turn: Turn) -> Handler:
         return payments.stars_paid
     if turn.inbound.payload is not None:
         return _button(turn, turn.inbound.payload) or stale_button
+    if turn.inbound.attachment is not None and not (turn.farmer.is_new or turn.state == "new"):
+        return media.answer_attachment
     text = clean_text(turn.inbound.text)
     if not text:
         return FALLBACK

@@ -140,7 +140,7 @@ class FakeTelegram(FakeProvider):
     def sent_to(self, chat_id: int | str) -> list[Recorded]:
         return [
             c for c in self.calls
-            if c.method in ("sendMessage", "sendPhoto", "sendInvoice", "sendPoll")
+            if c.method in ("sendMessage", "sendPhoto", "sendVideo", "sendInvoice", "sendPoll")
             and str(c.params.get("chat_id")) == str(chat_id)
         ]  # fmt: skip
 
@@ -149,6 +149,10 @@ class FakeTelegram(FakeProvider):
             str(c.params.get("text") or c.params.get("caption") or "")
             for c in self.sent_to(chat_id)
         ]
+
+    def called(self, method: str) -> list[Recorded]:
+        """Every call of one Bot API method (setMyCommands, editMessageReplyMarkup…)."""
+        return [c for c in self.calls if c.method == method]
 
     async def _handle(self, token: str, method: str, request: Request) -> Response:
         if token != self.token:
@@ -195,9 +199,10 @@ class FakeTelegram(FakeProvider):
             },
             "text": params.get("text", ""),
         }
-        return JSONResponse(
-            {"ok": True, "result": message if method != "answerCallbackQuery" else True}
-        )
+        # Settings and answers (setMyCommands, setChatMenuButton, answerCallbackQuery…)
+        # return True; sends and edits return the message.
+        simple = method.startswith(("set", "delete", "answer"))
+        return JSONResponse({"ok": True, "result": True if simple else message})
 
     @staticmethod
     def retry_after(seconds: int = 1) -> Fault:
@@ -230,12 +235,20 @@ class FakeTelegram(FakeProvider):
 
 
 class FakeTwilio(FakeProvider):
+    """Twilio's Messages API and Content API (quick replies, lists), and the status
+    callbacks Twilio would send back about a message."""
+
     def __init__(self, account_sid: str = "AC" + "0" * 32) -> None:
         super().__init__()
         self.account_sid = account_sid
         self._sids = itertools.count(1)
+        self._content_sids = itertools.count(1)
+        # ContentSid → the content as created (its "types"), for rendering sends.
+        self.contents: dict[str, dict[str, Any]] = {}
+        self.contents_fail = False  # the Content API answers 500 while set
         self.app = FastAPI()
         self.app.post("/2010-04-01/Accounts/{sid}/Messages.json")(self._create)
+        self.app.post("/v1/Content")(self._create_content)
 
     def sent_to(self, number: str) -> list[Recorded]:
         return [
@@ -245,7 +258,67 @@ class FakeTwilio(FakeProvider):
         ]
 
     def texts_to(self, number: str) -> list[str]:
-        return [str(c.params.get("Body", "")) for c in self.sent_to(number)]
+        return [self.text_of(c) for c in self.sent_to(number)]
+
+    def content_of(self, call: Recorded) -> tuple[str, dict[str, Any]] | None:
+        """(content type, definition) of a ContentSid send made by a content we served."""
+        content = self.contents.get(str(call.params.get("ContentSid", "")))
+        if content is None:
+            return None
+        kind, definition = next((k, v) for k, v in content["types"].items() if v)
+        return kind, definition
+
+    def text_of(self, call: Recorded) -> str:
+        """What the farmer reads: the Body, or a content's body with its variables filled."""
+        if "ContentSid" not in call.params:
+            return str(call.params.get("Body", ""))
+        variables = json.loads(call.params.get("ContentVariables") or "{}")
+        content = self.content_of(call)
+        body = content[1].get("body", "") if content else "{{1}}"
+        for name, value in variables.items():
+            body = body.replace("{{" + name + "}}", str(value))
+        return str(body)
+
+    def choices_of(self, call: Recorded) -> list[tuple[str, str]]:
+        """(title, id) of each button or list item of an interactive send."""
+        content = self.content_of(call)
+        if content is None:
+            return []
+        kind, definition = content
+        if kind == "twilio/quick-reply":
+            return [(a["title"], a["id"]) for a in definition["actions"]]
+        if kind == "twilio/list-picker":
+            return [(i["item"], i["id"]) for i in definition["items"]]
+        return []
+
+    def sid_of(self, call: Recorded) -> str:
+        return str(call.params["_sid"])
+
+    async def _create_content(self, request: Request) -> Response:
+        params = await _params(request)
+        self._record("Content", params)
+        if self.contents_fail:
+            return JSONResponse({"code": 20500, "message": "Internal error", "status": 500}, 500)
+        types = {k: v for k, v in (params.get("types") or {}).items() if v}
+        if len(types) != 1:
+            return JSONResponse({"code": 20001, "message": "one type", "status": 400}, 400)
+        sid = f"HX{next(self._content_sids):032x}"
+        self.contents[sid] = {**params, "types": types, "sid": sid}
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "friendly_name": params.get("friendly_name"),
+                "language": params.get("language"),
+                "variables": params.get("variables"),
+                "types": types,
+                "url": f"https://content.twilio.com/v1/Content/{sid}",
+                "date_created": "2026-12-04T19:00:00Z",
+                "date_updated": "2026-12-04T19:00:00Z",
+                "links": {},
+            },
+            201,
+        )
 
     async def _create(self, sid: str, request: Request) -> Response:
         params = await _params(request)
@@ -257,8 +330,8 @@ class FakeTwilio(FakeProvider):
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             return JSONResponse(fault.body, fault.status)
-        self._record("Messages", params)
         message_sid = f"SM{next(self._sids):032d}"
+        self._record("Messages", {**params, "_sid": message_sid})
         return JSONResponse(
             {
                 "sid": message_sid,
@@ -274,6 +347,33 @@ class FakeTwilio(FakeProvider):
             },
             201,
         )
+
+    async def send_status(
+        self, call: Recorded, status: str, *, auth_token: str, error_code: str | None = None
+    ) -> int:
+        """Twilio calls the message's StatusCallback, signed, as it would; returns the
+        HTTP status our service answered."""
+        import httpx
+        from twilio.request_validator import RequestValidator
+
+        url = str(call.params["StatusCallback"])
+        form = {
+            "MessageSid": self.sid_of(call),
+            "SmsSid": self.sid_of(call),
+            "AccountSid": self.account_sid,
+            "From": str(call.params.get("From", "")),
+            "To": str(call.params.get("To", "")),
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "ChannelPrefix": "whatsapp",
+            "ApiVersion": "2010-04-01",
+        }
+        if error_code:
+            form["ErrorCode"] = error_code
+        signature = RequestValidator(auth_token).compute_signature(url, form)
+        async with httpx.AsyncClient() as client:
+            response = await client.post(url, data=form, headers={"X-Twilio-Signature": signature})
+        return response.status_code
 
     @staticmethod
     def error(status: int, code: int, message: str = "error") -> Fault:

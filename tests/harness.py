@@ -63,6 +63,7 @@ def service_settings(
         "twilio_auth_token": SecretStr(TWILIO_TOKEN),
         "twilio_whatsapp_from": WHATSAPP_FROM,
         "twilio_api_base_url": fakes.twilio_url,
+        "twilio_content_base_url": fakes.twilio_url,
         "provider_timeout_s": 2.0,
         "telegram_chat_burst": 50,
         "log_json": False,

@@ -18,6 +18,7 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
 from bot.runtime import Runtime, runtime_of
+from bot.templates import templates_for
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
 
@@ -166,7 +167,8 @@ async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
 
 @router.get("/broadcasts/{broadcast_id}")
 async def get_broadcast(broadcast_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
-    """A broadcast and its counts: queued, sent, delivered, failed and skipped, with reasons."""
+    """A broadcast and its counts: queued, sent, delivered, read, failed and skipped, with
+    reasons; `receipts` says per channel whether delivery and reading are reported."""
     return JSONResponse(await report(runtime_of(request), actor, broadcast_id))
 
 
@@ -233,7 +235,7 @@ async def audience_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> dict[s
         exists, owner = await admin_q.content_owner(session, "courses", course_id)
         require_owner(actor, exists, owner, "course")
         groups = await q.audience(
-            session, course_id, has_template=bool(rt.settings.twilio_broadcast_content_sid)
+            session, course_id, template_languages=list(templates_for(rt.settings, "broadcast"))
         )
     reach: dict[str, dict[str, int]] = {}
     skipped: dict[str, int] = {}

@@ -12,17 +12,29 @@ checks the payment). The money taken arrives as a message's
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 import aiohttp
 from fastapi import HTTPException, Request
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    MenuButtonCommands,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import ButtonLayout, SendResult, fit_buttons
-from bot.messages import ChannelPayment, Inbound, Reply
+from bot.channels.base import ButtonLayout, SendResult, fit_buttons, split_text
+from bot.messages import ChannelPayment, Inbound, Reply, media_kind
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Bot API limits, in characters.
 MESSAGE_LIMIT = 4096
@@ -93,6 +105,7 @@ def _read_update(update: Update) -> tuple[Inbound | None, WebhookAnswer | None]:
                 payload=query.data or "",
                 display_name=query.from_user.full_name,
                 language_hint=query.from_user.language_code,
+                tapped_message_id=str(message.message_id) if message is not None else None,
             ),
             answer_callback(query.id),
         )
@@ -124,9 +137,27 @@ def _read_update(update: Update) -> tuple[Inbound | None, WebhookAnswer | None]:
             language_hint=user.language_code if user else None,
             received_at=message.date.timestamp(),
             payment=payment,
+            attachment=attachment_of(message),
         ),
         None,
     )
+
+
+def attachment_of(message: Message) -> str | None:
+    """What the farmer sent besides words: voice, photo, video, document, location, sticker."""
+    if message.voice is not None or message.audio is not None:
+        return "voice"
+    if message.photo:
+        return "photo"
+    if message.video is not None or message.video_note is not None or message.animation:
+        return "video"
+    if message.location is not None or message.venue is not None:
+        return "location"
+    if message.sticker is not None:
+        return "sticker"
+    if message.document is not None or message.contact is not None:
+        return "document"
+    return None
 
 
 def answer_callback(callback_query_id: str) -> WebhookAnswer:
@@ -143,6 +174,20 @@ def _keyboard(reply: Reply, layout: ButtonLayout) -> InlineKeyboardMarkup | None
     if reply.link:
         rows.append([InlineKeyboardButton(reply.link_label or reply.link, url=reply.link)])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def set_up_bot(bot: Bot, commands: dict[str, list[tuple[str, str]]]) -> None:
+    """The bot's "/" menu in each farmer's language, and the menu button that opens it.
+
+    `commands` maps a language code to (command, description) pairs; Telegram shows a
+    user the list of their app's language (language_code scope), English otherwise.
+    """
+    for language, pairs in commands.items():
+        listed = [BotCommand(name, description[:256]) for name, description in pairs]
+        await bot.set_my_commands(listed, language_code=language)
+        if language == "en":  # for every other app language
+            await bot.set_my_commands(listed)
+    await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
 
 
 class AiohttpRequest(BaseRequest):
@@ -219,6 +264,8 @@ class TelegramSender:
         if reply.link and reply.link_label is None:
             text = f"{text}\n{reply.link}"
         invoice = reply.extra.get("invoice")
+        if "clear_buttons_of" in reply.extra:
+            await self._clear_buttons(address, str(reply.extra["clear_buttons_of"]))
         try:
             if invoice:
                 sent = await self._bot.send_invoice(
@@ -231,12 +278,7 @@ class TelegramSender:
                     provider_token="",  # Telegram Stars need none
                 )
             elif reply.media_url:
-                sent = await self._bot.send_photo(
-                    address,
-                    reply.media_url,
-                    caption=text[:CAPTION_LIMIT],
-                    reply_markup=_keyboard(reply, layout),
-                )
+                sent = await self._send_media(address, reply, text, layout)
             else:
                 sent = await self._bot.send_message(
                     address,
@@ -262,6 +304,35 @@ class TelegramSender:
         except NetworkError as exc:
             return SendResult("retry", error=f"network: {exc.message}")
         return SendResult("sent", provider_message_id=str(sent.message_id))
+
+    async def _clear_buttons(self, address: str, message_id: str) -> None:
+        """The farmer tapped a button of this message: its keyboard goes, so an old button
+        cannot be tapped by mistake. Best effort: the answer goes out whatever happens."""
+        try:
+            await self._bot.edit_message_reply_markup(address, int(message_id), reply_markup=None)
+        except (BadRequest, Forbidden, RetryAfter, NetworkError, ValueError) as exc:
+            # Already without buttons, too old to edit, or Telegram busy: the answer matters more.
+            log.info("telegram: buttons of %s not cleared: %s", message_id, exc)
+
+    async def _send_media(
+        self, address: str, reply: Reply, text: str, layout: ButtonLayout
+    ) -> Message:
+        """A photo or video with the text as its caption; a caption over Telegram's limit
+        goes on in a message after it, which then carries the buttons."""
+        parts = split_text(text, CAPTION_LIMIT)
+        caption, rest = parts[0], "\n\n".join(parts[1:])
+        url = reply.media_url or ""
+        markup = None if rest else _keyboard(reply, layout)
+        sent: Message
+        if media_kind(url) == "video":
+            sent = await self._bot.send_video(address, url, caption=caption, reply_markup=markup)
+        else:
+            sent = await self._bot.send_photo(address, url, caption=caption, reply_markup=markup)
+        if rest:
+            sent = await self._bot.send_message(
+                address, rest, reply_markup=_keyboard(reply, layout), disable_web_page_preview=True
+            )
+        return sent
 
     async def close(self) -> None:
         # The Bot was never initialize()d (that costs a getMe), so its shutdown() would

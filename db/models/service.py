@@ -27,7 +27,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.models.base import Base, uuid_pk
 
 CHANNELS = ("telegram", "whatsapp", "console")
-OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "skipped")
+# needs_template: a proactive WhatsApp message outside the 24-hour window with no
+# approved template for its kind and language; held, not sent to fail.
+OUTBOUND_STATUSES = (
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "skipped",
+    "needs_template",
+)
 
 __all__ = [
     "ChannelIdentity",
@@ -37,6 +48,7 @@ __all__ = [
     "InboxMessage",
     "OutboundMessage",
     "SendRate",
+    "WhatsAppContent",
 ]
 
 
@@ -173,6 +185,11 @@ class OutboundMessage(Base):
             postgresql_where=text("status IN ('queued', 'sending')"),
         ),
         Index("outbound_messages_idx_provider_id", "provider_message_id"),
+        Index(
+            "outbound_messages_idx_held",
+            "identity_id",
+            postgresql_where=text("status = 'needs_template'"),
+        ),
         Index("outbound_messages_idx_user_id", "user_id"),
     )
 
@@ -230,6 +247,22 @@ class ContentLike(Base):
     )
     content_kind: Mapped[str] = mapped_column(String(16), nullable=False)
     content_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=_now()
+    )
+
+
+class WhatsAppContent(Base):
+    """A Twilio Content resource (quick replies, a list) made once for a set of options.
+
+    Keyed by a hash of its type and options; the message text travels as variable 1,
+    so one content serves every question with the same answers."""
+
+    __tablename__ = "whatsapp_contents"
+
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_sid: Mapped[str] = mapped_column(String(64), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=_now()
     )

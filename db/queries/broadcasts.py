@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,9 @@ _CLASSIFIED = """
            CASE WHEN u.consent_status = 'opted_out' THEN 'opted out'
                 WHEN NOT ci.is_active
                      THEN 'address inactive: ' || coalesce(ci.inactive_reason, 'unknown')
-                WHEN ci.channel = 'whatsapp' AND NOT :has_template
+                WHEN ci.channel = 'whatsapp'
+                     AND NOT coalesce(u.preferred_language, 'en')
+                             = ANY(CAST(:template_languages AS text[]))
                      AND (ci.last_inbound_at IS NULL
                           OR ci.last_inbound_at < now() - interval '24 hours')
                      THEN 'needs template'
@@ -58,7 +61,7 @@ class AudienceGroup:
 
 
 async def audience(
-    session: AsyncSession, course_id: uuid.UUID, *, has_template: bool
+    session: AsyncSession, course_id: uuid.UUID, *, template_languages: Sequence[str]
 ) -> list[AudienceGroup]:
     """Who a broadcast to this course would reach now, by channel, language and skip reason."""
     rows = await session.execute(
@@ -75,7 +78,7 @@ async def audience(
              GROUP BY 2
             """
         ),
-        {"course": course_id, "has_template": has_template},
+        {"course": course_id, "template_languages": list(template_languages)},
     )
     return [AudienceGroup(**row._mapping) for row in rows]
 
@@ -300,7 +303,7 @@ async def fan_out_chunk(
     upto: uuid.UUID | None,
     bodies: dict[str, dict[str, Any]],
     template_bodies: dict[str, dict[str, Any]],
-    has_template: bool,
+    template_languages: Sequence[str],
 ) -> Chunk:
     """Queue (or record as skipped) the enrolled farmers with after < id ≤ upto, in one
     statement. Rows already there (a retry) are left alone."""
@@ -314,7 +317,7 @@ async def fan_out_chunk(
                 "upto": upto,
                 "bodies": orjson.dumps(bodies).decode(),
                 "template_bodies": orjson.dumps(template_bodies).decode(),
-                "has_template": has_template,
+                "template_languages": list(template_languages),
             },
         )
     ).one()
@@ -370,17 +373,26 @@ async def stalled_broadcasts(session: AsyncSession, *, older_than_s: float) -> l
 
 # --- counts -----------------------------------------------------------------------
 
-# How each outbound status is reported: `sending` is still owed, `read` was delivered.
+# How each outbound status is reported: `sending` is still owed. Each message is in
+# exactly one bucket: "delivered" is delivered and not (yet) read.
 _REPORTED = {
     "queued": "queued",
     "sending": "queued",
     "sent": "sent",
     "delivered": "delivered",
-    "read": "delivered",
+    "read": "read",
     "failed": "failed",
     "skipped": "skipped",
+    "needs_template": "skipped",
 }
 NO_ADDRESS = "no chat address"
+# Channels whose provider reports delivery and reading (Twilio's status callbacks).
+# Telegram reports neither: its messages stay "sent", and reports say so.
+WITH_RECEIPTS = ("whatsapp",)
+RECEIPTS = {
+    "whatsapp": "delivered and read as reported by WhatsApp",
+    "telegram": "none: Telegram does not report delivery or reading; its messages stay sent",
+}
 
 
 @dataclass
@@ -388,6 +400,7 @@ class Counts:
     queued: int = 0
     sent: int = 0
     delivered: int = 0
+    read: int = 0
     failed: int = 0
     skipped: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
@@ -396,7 +409,14 @@ class Counts:
 
     @property
     def total(self) -> int:
-        return self.queued + self.sent + self.delivered + self.failed + self.skipped
+        return self.queued + self.sent + self.delivered + self.read + self.failed + self.skipped
+
+    @property
+    def sent_without_receipts(self) -> int:
+        """Sent on channels that never say whether it arrived (Telegram)."""
+        return sum(
+            c["sent"] for channel, c in self.by_channel.items() if channel not in WITH_RECEIPTS
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -404,11 +424,16 @@ class Counts:
             "queued": self.queued,
             "sent": self.sent,
             "delivered": self.delivered,
+            "read": self.read,
             "failed": self.failed,
             "skipped": self.skipped,
             "skipped_reasons": dict(self.skipped_reasons),
             "failed_reasons": dict(self.failed_reasons),
             "by_channel": {channel: dict(c) for channel, c in self.by_channel.items()},
+            # Which counts are known: "delivered" and "read" exist only where the
+            # provider reports them, so Telegram's sent messages are not shown as 0 read.
+            "receipts": {channel: RECEIPTS.get(channel, "none") for channel in self.by_channel},
+            "sent_without_receipts": self.sent_without_receipts,
         }
 
 

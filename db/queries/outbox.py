@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,6 +13,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 NOTIFY_CHANNEL = "krishi_outbound"
+
+# Held (`needs_template`) kinds that go out when the farmer writes again, and for how
+# long they stay worth it: a badge and a payment confirmation are still true later;
+# a streak reminder, a closed quiz's result and a broadcast are news of their moment,
+# so they are marked skipped instead. (bot/templates.py has the whole story.)
+RELEASED_ON_RETURN = ("badge", "notification", "payment", "payment_confirmed")
+RELEASE_WITHIN_DAYS = 30
+_RELEASABLE = (
+    f"kind IN ({', '.join(repr(k) for k in RELEASED_ON_RETURN)})"
+    f" AND created_at > now() - interval '{RELEASE_WITHIN_DAYS} days'"
+)
+# The statement's body, shared with the end of a turn (db/queries/turns.py).
+RELEASE_HELD_SET = f"""
+       SET status = CASE WHEN {_RELEASABLE} THEN 'queued' ELSE 'skipped' END,
+           error = CASE WHEN {_RELEASABLE} THEN NULL
+                        ELSE 'needs_template: out of date when the farmer wrote again' END,
+           next_attempt_at = now()
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +254,13 @@ async def release_expired_leases(conn: AsyncConnection) -> int:
 
 
 # Delivery reports may arrive out of order: a status only ever moves forward.
+# A message we started that WhatsApp refused for the closed window (63016, "needs
+# template") is held like one queued outside it, to go when the farmer writes again.
 _RECORD_STATUS = text(
     """
     UPDATE outbound_messages
-       SET status = :status,
+       SET status = CASE WHEN :error = 'needs template' AND kind NOT IN ('reply', 'broadcast')
+                         THEN 'needs_template' ELSE :status END,
            error = COALESCE(:error, error),
            delivered_at = CASE WHEN :status IN ('delivered', 'read')
                                THEN COALESCE(delivered_at, now()) ELSE delivered_at END
@@ -276,27 +298,45 @@ async def fetch_console_replies(conn: AsyncConnection, user_id: uuid.UUID) -> li
     return [row.body for row in sorted(rows, key=lambda r: r.id)]
 
 
-# A message that is not an answer to a turn (badge, payment, reminder, broadcast)
+# A message that is not an answer to a turn (badge, payment, reminder, quiz closed)
 # goes to the farmer's address they wrote from last, in the same transaction as
 # the event, so it is retried with everything else and never lost.
-_QUEUE_FOR_USER = text(
+_TARGET = text(
     """
-    WITH target AS (
-        SELECT id, channel FROM channel_identities
-         WHERE user_id = :user_id AND is_active AND channel <> 'console'
-         ORDER BY last_inbound_at DESC NULLS LAST, created_at DESC
-         LIMIT 1
-    ), queued AS (
-        INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
-        SELECT :user_id, target.id, target.channel, :kind, r.body
-          FROM target, jsonb_array_elements(CAST(:bodies AS jsonb)) WITH ORDINALITY AS r(body, n)
-         ORDER BY n
-        RETURNING channel
-    )
-    SELECT pg_notify('krishi_outbound', channel), count(*) OVER () AS queued
-      FROM (SELECT DISTINCT channel FROM queued) c
+    SELECT ci.id, ci.channel, coalesce(u.preferred_language, 'en') AS language,
+           ci.channel = 'whatsapp'
+               AND (ci.last_inbound_at IS NULL
+                    OR ci.last_inbound_at < now() - interval '24 hours') AS outside_window
+      FROM channel_identities ci JOIN users u ON u.id = ci.user_id
+     WHERE ci.user_id = :user_id AND ci.is_active AND ci.channel <> 'console'
+     ORDER BY ci.last_inbound_at DESC NULLS LAST, ci.created_at DESC
+     LIMIT 1
     """
 )
+
+_QUEUE_ROWS = text(
+    """
+    WITH queued AS (
+        INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body, status, error)
+        SELECT :user_id, :identity_id, :channel, :kind, r.row -> 'body', r.row ->> 'status',
+               r.row ->> 'error'
+          FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS r(row, n)
+         ORDER BY n
+        RETURNING status
+    )
+    SELECT pg_notify('krishi_outbound', :channel)
+     WHERE EXISTS (SELECT 1 FROM queued WHERE status = 'queued')
+    """
+)
+
+
+def template_text(body: dict[str, Any]) -> str:
+    """A message's text as a template variable: WhatsApp refuses new lines, tabs and
+    runs of spaces in one, and holds at most 1,024 characters."""
+    flat = " · ".join(
+        line.strip() for line in str(body.get("text", "")).splitlines() if line.strip()
+    )
+    return flat if len(flat) <= 1000 else flat[:999] + "…"
 
 
 async def queue_for_user(
@@ -305,12 +345,59 @@ async def queue_for_user(
     bodies: list[dict[str, Any]],
     *,
     kind: str,
+    templates: Mapping[str, str] | None = None,
 ) -> int:
-    """Queue messages to a farmer outside a turn. Returns how many were queued (0: no address)."""
-    rows = (
-        await conn.execute(
-            _QUEUE_FOR_USER,
-            {"user_id": user_id, "bodies": orjson.dumps(bodies).decode(), "kind": kind},
-        )
-    ).all()
-    return len(bodies) if rows else 0
+    """Queue messages to a farmer outside a turn. Returns how many were queued or held
+    (0: no address).
+
+    On WhatsApp outside the 24-hour window only an approved template may go:
+    `templates` (language → ContentSid, for this kind) names it, and the message
+    travels as its variable 1. With none for the farmer's language the message is
+    held as `needs_template`, with the reason, rather than sent to fail; it may go
+    when the farmer writes again (see RELEASED_ON_RETURN).
+    """
+    target = (await conn.execute(_TARGET, {"user_id": user_id})).one_or_none()
+    if target is None:
+        return 0
+    rows: list[dict[str, Any]] = []
+    for body in bodies:
+        if not target.outside_window:
+            rows.append({"body": body, "status": "queued", "error": None})
+            continue
+        sid = (templates or {}).get(target.language)
+        if sid is None:
+            reason = (
+                f"needs_template: outside the 24-hour window and no approved template"
+                f" for {kind} in {target.language}"
+            )
+            rows.append({"body": body, "status": "needs_template", "error": reason})
+            continue
+        variables = orjson.dumps({"1": template_text(body)}).decode()
+        extra = {**body.get("extra", {}), "content_sid": sid, "content_variables": variables}
+        rows.append({"body": {**body, "extra": extra}, "status": "queued", "error": None})
+    await conn.execute(
+        _QUEUE_ROWS,
+        {
+            "user_id": user_id,
+            "identity_id": target.id,
+            "channel": target.channel,
+            "kind": kind,
+            "rows": orjson.dumps(rows).decode(),
+        },
+    )
+    return len(bodies)
+
+
+async def release_held(conn: AsyncConnection | AsyncSession, identity_id: uuid.UUID) -> int:
+    """The farmer wrote again, so the window is open: held messages still worth sending
+    are queued, the rest marked skipped with why. Returns how many were queued.
+    (A turn does the same in its last statement.)"""
+    rows = await conn.execute(
+        text(
+            "UPDATE outbound_messages"
+            + RELEASE_HELD_SET
+            + " WHERE identity_id = :identity AND status = 'needs_template' RETURNING status"
+        ),
+        {"identity": identity_id},
+    )
+    return sum(1 for row in rows if row.status == "queued")

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import driver_connection
+from db.queries import outbox
 
 
 @dataclass(slots=True)
@@ -126,7 +127,7 @@ async def lock_conversation(session: AsyncSession, user_id: uuid.UUID) -> Conver
 
 # The last statement of a turn: where the conversation stands, the address seen
 # alive, and the replies queued (in order) with a wake-up call for the senders.
-_END_TURN = """
+_END_TURN = f"""
     WITH conv AS (
         UPDATE conversations
            SET state = $1, data = $2::jsonb, turn_count = turn_count + 1, updated_at = now()
@@ -138,6 +139,10 @@ _END_TURN = """
          WHERE id = $4
     ), answered AS (
         UPDATE inbox SET status = $9, error = $10, handled_at = now() WHERE id = $11
+    ), released AS (
+        -- The window is open again: messages held for want of a template go now.
+        UPDATE outbound_messages {outbox.RELEASE_HELD_SET}
+         WHERE identity_id = $4 AND status = 'needs_template'
     ), queued AS (
         INSERT INTO outbound_messages (user_id, identity_id, channel, kind, body)
         SELECT $3, $4, $7::text, 'reply', body

@@ -738,7 +738,7 @@ async def test_a_quiz_passed_by_the_deadline_job_is_rewarded_and_notified(
     assert notifications(telegram.texts_to(chat), "en", "Quiz Starter") == 1
     assert (
         await service.scalar(
-            "SELECT count(*) FROM outbound_messages WHERE kind = 'notification' AND body->>'text' LIKE :t",
+            "SELECT count(*) FROM outbound_messages WHERE kind = 'badge' AND body->>'text' LIKE :t",
             t=header("en", "Quiz Starter") + "%",
         )
         == 1
