@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from bot.i18n import _, ngettext, use_language
 from db.queries.search import refresh_search_terms
 from handlers import router, search
 from handlers.categories import CATEGORIES
+from tests.e2e.test_broadcasts import ServiceFactory, api, make_service
 from tests.fakes import Recorded
 from tests.harness import Service
 
 pytestmark = pytest.mark.db
+__all__ = ["make_service"]  # the fixture, shared with the broadcast tests
 
 
 @pytest.fixture(autouse=True)
@@ -469,3 +472,90 @@ async def test_whatsapp_numbered_results_and_more(service: Service) -> None:
     ).format(query="sinchai", first=6, last=7, total=7)
     assert "\n1. 📄 ड्रिप सिंचाई टिप" in body and "\n2. 📄 ड्रिप सिंचाई टिप" in body
     assert "\n3. " not in body
+
+
+# --- the index follows every write ------------------------------------------------
+
+
+async def spelled(service: Service, payload: str, timeout: float = 10.0) -> str:
+    """The item's romanised spelling once the indexing job has written it."""
+    content_id = uuid.UUID(payload.split(":")[1])
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await service.rows(
+            "SELECT romanized FROM search_terms WHERE content_id = :id AND NOT stale",
+            id=content_id,
+        )
+        if rows:
+            return str(rows[0].romanized)
+        assert asyncio.get_running_loop().time() < deadline, f"{payload} never spelled"
+        await asyncio.sleep(0.05)
+
+
+async def test_api_created_course_is_found_by_romanised_and_misspelt_words(
+    make_service: ServiceFactory,
+) -> None:
+    async with make_service() as service:
+        made = {}
+        for name, course in {
+            "kenchua": {"title": "केंचुआ खाद घर पर बनाएँ", "language": "Hindi",
+                        "description": "गोबर और पत्तों से चार हफ़्ते में खाद।"},
+            "vermicompost": {"title": "Vermicompost for small farms", "language": "English",
+                             "description": "Earthworms turn waste into manure."},
+        }.items():  # fmt: skip
+            response = await api(
+                service, "POST", "/courses",
+                json={**course, "category": "soil-health", "level": "beginner"},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text
+            course_id = response.json()["id"]
+            published = await api(service, "POST", f"/courses/{course_id}/publish")
+            assert published.status_code == 200, published.text
+            made[name] = f"course:{course_id}"
+        # Nobody refreshed anything: the triggers and the job spelled them.
+        assert (await spelled(service, made["kenchua"])).startswith("kenchua kad")
+        assert "vermikonpost" in await spelled(service, made["vermicompost"])
+
+        hindi = await farmer_on_telegram(service, "hi")
+        assert payloads(await says(service, hindi, "/search kenchua khad"))[0] == made["kenchua"]
+        english = await farmer_on_telegram(service, "en")
+        assert payloads(await says(service, english, "/search vermicompst")) == [
+            made["vermicompost"]
+        ]
+
+        # A new title through the API is spelled again; the old one is forgotten.
+        course_id = made["kenchua"].split(":")[1]
+        renamed = await api(
+            service, "PATCH", f"/courses/{course_id}", json={"title": "बाजरे की खेती"}
+        )
+        assert renamed.status_code == 200, renamed.text
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (await spelled(service, made["kenchua"])).startswith("bajre"):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        assert made["kenchua"] in payloads(await says(service, hindi, "/search bajra"))
+
+
+async def test_plain_sql_writes_are_indexed_and_found_meanwhile(service: Service) -> None:
+    # Inserted with plain SQL, and nothing calls refresh_search_terms.
+    tomato = await add(service, "course", "टमाटर की खेती", "Hindi", category="crop-management")
+    english = await add(service, "article", "Tomato staking", "English", summary="Tie the plants.")
+    rows = await service.rows("SELECT count(*) FROM search_terms")
+    assert rows[0][0] == 2  # the trigger wrote a row for each at once
+    assert (await spelled(service, tomato)).startswith("tamatar ki keti")
+    assert "tomato staking" in await spelled(service, english)
+    chat = await farmer_on_telegram(service, "hi")
+    assert payloads(await says(service, chat, "/search tamatar"))[0] == tomato
+
+    # Rows waiting for the job: full text still finds them, in any case.
+    async with service.engine.begin() as conn:
+        await conn.execute(text("UPDATE search_terms SET stale = true"))
+    assert payloads(await says(service, chat, "/search टमाटर")) == [tomato]
+    assert payloads(await says(service, chat, "/search staking")) == [english]
+
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM courses WHERE id = :id"), {"id": uuid.UUID(tomato.split(":")[1])}
+        )
+    rows = await service.rows("SELECT content_id::text FROM search_terms")
+    assert [row[0] for row in rows] == [english.split(":")[1]]
