@@ -21,7 +21,9 @@ ln(1 + (N − n + 0.5) / (n + 0.5)) over the N published items of which n match
 the term: a word that most of the catalogue says ("khad", "खत") weighs little
 next to one that few say. Items scoring under half the best are left out, so a
 word said in passing does not bury the items about it. Items in the farmer's
-language come first, then by score.
+language come first, then by score; they are weighed against the best item in
+their language, the others against the best of all, so a Hindi farmer still sees
+the Hindi item that says कीटों when Marathi ones say both कीड and नियंत्रण.
 
 **Following every write.** Triggers on courses, articles and videos (migration
 0011) keep one `search_terms` row per item and mark it stale on any insert or
@@ -100,6 +102,8 @@ _SEARCH = text(
     """
     WITH spellings AS (
         SELECT s.term, s.romanized, s.weight,
+               CASE WHEN length(s.romanized) <= :short_chars THEN :short_threshold
+                    ELSE :threshold END AS min_similarity,
                CASE WHEN s.prefix AND numnode(q.exact) > 0
                     THEN CAST(CAST(q.exact AS text) || ':*' AS tsquery)
                     ELSE q.exact END AS tsq
@@ -127,13 +131,11 @@ _SEARCH = text(
     ), by_spelling AS (
         SELECT st.content_kind AS kind, st.content_id AS id, s.term, false AS exact,
                s.weight * word_similarity(s.romanized, st.romanized) * CASE
-                   WHEN word_similarity(s.romanized, st.title_romanized) >= :threshold
+                   WHEN word_similarity(s.romanized, st.title_romanized) >= s.min_similarity
                    THEN :fuzzy_title_weight ELSE :fuzzy_body_weight END AS w
           FROM spellings s JOIN search_terms st ON st.romanized %> s.romanized
          WHERE s.romanized <> ''
-           AND word_similarity(s.romanized, st.romanized) >= CASE
-               WHEN length(s.romanized) <= :short_chars THEN :short_threshold
-               ELSE :threshold END
+           AND word_similarity(s.romanized, st.romanized) >= s.min_similarity
     ), hits AS (
         SELECT h.kind, h.id, h.term, max(h.w) AS w, bool_or(h.exact) AS exact
           FROM (SELECT * FROM by_text UNION ALL SELECT * FROM by_spelling) h
@@ -152,13 +154,16 @@ _SEARCH = text(
         SELECT s.kind, s.id, s.exact, s.score, c.title,
                CAST(:language AS text) = ANY(string_to_array(
                    lower(replace(coalesce(c.language, ''), ' ', '')), ','
-               )) AS speaks,
-               max(s.score) OVER () AS best
+               )) AS speaks
           FROM scored s JOIN catalogue c ON c.kind = s.kind AND c.id = s.id
+    ), judged AS (
+        SELECT r.*, max(r.score) OVER () AS best,
+               max(r.score) FILTER (WHERE r.speaks) OVER () AS best_in_language
+          FROM ranked r
     )
     SELECT kind, id, title, speaks, exact, count(*) OVER () AS total
-      FROM ranked
-     WHERE score >= :floor * best
+      FROM judged
+     WHERE score >= :floor * CASE WHEN speaks THEN best_in_language ELSE best END
      ORDER BY speaks DESC, score DESC, title, id
      LIMIT :limit OFFSET :offset
     """

@@ -559,3 +559,120 @@ async def test_plain_sql_writes_are_indexed_and_found_meanwhile(service: Service
         )
     rows = await service.rows("SELECT content_id::text FROM search_terms")
     assert [row[0] for row in rows] == [english.split(":")[1]]
+
+
+# --- words as farmers use them ------------------------------------------------------
+
+
+async def farm_catalogue(service: Service) -> dict[str, str]:
+    """Cotton, fertiliser and pest items in three languages, and items that only look close."""
+    specs: dict[str, tuple[str, str, str, str]] = {
+        # name: (kind, language, title, summary)
+        "cotton_mr": ("course", "Marathi", "कापसाची पाने लाल होणे: कारणे आणि उपाय",
+                      "मॅग्नेशियमची कमतरता आणि रस शोषणाऱ्या किडी."),
+        "cotton_hi": ("course", "Hindi", "कपास की पत्तियाँ लाल होना: कारण और उपाय",
+                      "मैग्नीशियम की कमी और रस चूसने वाले कीट।"),
+        "cotton_en": ("course", "English", "Why cotton leaves turn red",
+                      "Magnesium deficiency and sucking pests."),
+        "cotton_sowing_mr": ("course", "Marathi", "कापूस लागवड तंत्र", "बियाणे आणि अंतर."),
+        "tomato_mr": ("article", "Marathi", "टोमॅटोची पाने पिवळी होणे", "नत्राची कमतरता."),
+        "tomato_hi": ("article", "Hindi", "टमाटर की पत्तियाँ पीली होना", "नाइट्रोजन की कमी।"),
+        "tomato_en": ("article", "English", "Tomato leaves turning yellow", "Too little nitrogen."),
+        "chilli_hi": ("video", "Hindi", "लाल मिर्च की खेती", "बुवाई से तुड़ाई तक।"),
+        "compost_mr": ("course", "Marathi", "सेंद्रिय खत घरी कसे बनवावे", "शेणापासून खत."),
+        "compost_hi": ("course", "Hindi", "जैविक खाद बनाने की विधि", "गोबर से खाद।"),
+        "wheat_mr": ("course", "Marathi", "गहू पिकाचे व्यवस्थापन", "पेरणी ते काढणी."),
+        "wheat_fert_mr": ("article", "Marathi", "गहू पिकासाठी खत व्यवस्थापन", "कोणते खत कधी द्यावे."),
+        "pests_mr": ("course", "Marathi", "कीड नियंत्रण: सोपे उपाय", "फवारणी कधी करावी."),
+        "cotton_pests_mr": ("course", "Marathi", "कापसावरील कीड नियंत्रण", "गुलाबी बोंडअळी."),
+        "pests_hi": ("article", "Hindi", "कीटों से फसल की सुरक्षा", "नीम का तेल छिड़कें।"),
+    }  # fmt: skip
+    # Most of a catalogue mentions fertiliser in passing: "khad" alone says little.
+    for number, (language, title, summary) in enumerate(
+        [("Marathi", "सोयाबीन पेरणी", "पेरणीवेळी खत द्या."),
+         ("Marathi", "हरभरा लागवड", "खत आणि पाणी वेळेवर."),
+         ("Marathi", "ऊस पाणी व्यवस्थापन", "ठिबकने पाणी आणि खत."),
+         ("Marathi", "कांदा साठवण", "साठवणीपूर्वी खत कमी करा."),
+         ("Hindi", "धान की रोपाई", "रोपाई से पहले खाद डालें।"),
+         ("Hindi", "सरसों की बुवाई", "बुवाई के समय खाद।"),
+         ("Hindi", "गन्ने की सिंचाई", "पानी के साथ खाद।"),
+         ("Hindi", "प्याज़ का भंडारण", "भंडारण से पहले खाद कम करें।")]
+    ):  # fmt: skip
+        specs[f"mentions_{number}"] = ("article", language, title, summary)
+    items = {}
+    for name, (kind, language, title, summary) in specs.items():
+        items[name] = await add(service, kind, title, language, summary=summary)
+    await refresh(service)
+    return items
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "expected"),
+    [
+        ("mr", "माझ्या कापसाला पाने लाल होत आहेत काय करू", "cotton_mr"),
+        ("hi", "मेरी कपास की पत्तियाँ लाल हो रही हैं, क्या करूँ?", "cotton_hi"),
+        ("hi", "kapas ke patte lal kyon ho rahe hain kya karen", "cotton_hi"),
+        ("en", "Why are my cotton leaves turning red? What should I do?", "cotton_en"),
+    ],
+)
+async def test_a_question_finds_content_by_its_content_words(
+    service: Service, language: str, question: str, expected: str
+) -> None:
+    items = await farm_catalogue(service)
+    chat = await farmer_on_telegram(service, language)
+
+    found = payloads(await says(service, chat, f"/search {question}"))
+
+    assert found[0] == items[expected]
+    # Typed without /search, as a farmer would, once free text is a search.
+    free = payloads(await says(service, chat, question))
+    assert free[0] == items[expected]
+
+
+async def test_common_words_weigh_little_and_titles_come_first(service: Service) -> None:
+    items = await farm_catalogue(service)
+    mentions = {payload for name, payload in items.items() if name.startswith("mentions_")}
+    marathi = await farmer_on_telegram(service, "mr")
+
+    # खत is in twelve of the 23 items; the three about fertiliser say it in the title.
+    reply = await says(service, marathi, "/search खत")
+    found = payloads(reply)
+    assert set(found[:2]) == {items["compost_mr"], items["wheat_fert_mr"]}
+    assert not mentions & set(found)
+    assert reply.params["text"] == found_header("mr", len(found), "खत")
+    assert len(found) <= 3
+
+    hindi = await farmer_on_telegram(service, "hi")
+    found = payloads(await says(service, hindi, "/search khad"))
+    assert found[0] == items["compost_hi"]
+    assert not mentions & set(found)
+
+    # Wheat is rare, fertiliser common: the wheat course outranks the fertiliser one.
+    found = payloads(await says(service, marathi, "/search गहू खत"))
+    assert found[:2] == [items["wheat_fert_mr"], items["wheat_mr"]]
+    assert not mentions & set(found)
+
+
+async def test_a_synonym_finds_content(service: Service) -> None:
+    items = await farm_catalogue(service)
+    hindi = await farmer_on_telegram(service, "hi")
+
+    # Nobody wrote उर्वरक: खाद is its synonym (bot/content/search_words.yaml).
+    assert payloads(await says(service, hindi, "/search उर्वरक"))[0] == items["compost_hi"]
+    marathi = await farmer_on_telegram(service, "mr")
+    found = payloads(await says(service, marathi, "/search keeda"))
+    assert set(found[:2]) == {items["pests_mr"], items["cotton_pests_mr"]}
+    english = await farmer_on_telegram(service, "en")
+    found = payloads(await says(service, english, "/search fertiliser"))
+    assert items["compost_hi"] in found and items["compost_mr"] in found
+
+
+async def test_a_hindi_search_shows_hindi_items_first(service: Service) -> None:
+    items = await farm_catalogue(service)
+    hindi = await farmer_on_telegram(service, "hi")
+
+    found = payloads(await says(service, hindi, "/search कीट नियंत्रण"))
+
+    # Only the Marathi items say नियंत्रण; the Hindi one says कीटों, and comes first.
+    assert found[0] == items["pests_hi"]
+    assert {items["pests_mr"], items["cotton_pests_mr"]} <= set(found[1:])
