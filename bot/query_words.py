@@ -26,7 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -45,6 +45,9 @@ MAX_TERMS = 8
 MIN_STEM_CHARS = 3
 # The romanised spelling of a word this short is too vague for trigrams.
 MIN_FUZZY_CHARS = 3
+
+# By path, not as a package resource: importing bot.content would load the loader's models.
+VOCABULARY_FILE = Path(__file__).resolve().parent / "content" / "search_words.yaml"
 
 _WORD = re.compile(r"[0-9A-Za-z\u00C0-\u024F\u0900-\u0963\u0966-\u097F\u200c\u200d]+")
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
@@ -90,9 +93,7 @@ def _key(word: str) -> str:
 
 @cache
 def _vocabulary() -> _Vocabulary:
-    raw: dict[str, Any] = yaml.safe_load(
-        resources.files("bot.content").joinpath("search_words.yaml").read_text("utf-8")
-    )
+    raw: dict[str, Any] = yaml.safe_load(VOCABULARY_FILE.read_text("utf-8"))
     stopwords: dict[str, list[str]] = raw["stopwords"]
     devanagari = {_nfc(str(w)) for lang in ("hi", "mr") for w in stopwords[lang]}
     latin = {fold_latin(str(w)) for lang in ("en", "latin") for w in stopwords[lang]}
