@@ -41,8 +41,10 @@ STEM_WEIGHT = 0.8
 SYNONYM_WEIGHT = 0.45
 # More words than this are a paragraph, not a search: the rest are ignored.
 MAX_TERMS = 8
-# A stem shorter than this (in code points) would match too much as a prefix.
-MIN_STEM_CHARS = 3
+# A stem shorter than this (in code points) would match too much as a prefix:
+# पाने → पान* would find पानी (water). Short stems that are safe are listed in
+# the synonym groups with a star instead (कीट*).
+MIN_STEM_CHARS = 4
 # The romanised spelling of a word this short is too vague for trigrams.
 MIN_FUZZY_CHARS = 3
 
@@ -76,7 +78,7 @@ class Term:
 class _Vocabulary:
     devanagari_stopwords: frozenset[str]
     latin_stopwords: frozenset[str]  # folded
-    groups: tuple[tuple[str, ...], ...]
+    groups: tuple[tuple[tuple[str, bool], ...], ...]  # (word, matched as a prefix)
     group_of: dict[str, int]  # a Devanagari word as written, or a folded Latin word
     suffixes: tuple[str, ...]  # longest first
 
@@ -97,10 +99,13 @@ def _vocabulary() -> _Vocabulary:
     stopwords: dict[str, list[str]] = raw["stopwords"]
     devanagari = {_nfc(str(w)) for lang in ("hi", "mr") for w in stopwords[lang]}
     latin = {fold_latin(str(w)) for lang in ("en", "latin") for w in stopwords[lang]}
-    groups = tuple(tuple(_nfc(str(w)) for w in group) for group in raw["synonyms"])
+    groups = tuple(
+        tuple((_nfc(str(w)).rstrip("*"), str(w).endswith("*")) for w in group)
+        for group in raw["synonyms"]
+    )
     group_of: dict[str, int] = {}
     for number, group in enumerate(groups):
-        for word in group:
+        for word, _prefix in group:
             group_of.setdefault(_key(word), number)
     suffixes = sorted(
         {_nfc(str(s)) for lang in raw["suffixes"].values() for s in lang}, key=len, reverse=True
@@ -150,17 +155,26 @@ def _term(word: str, vocabulary: _Vocabulary) -> Term:
     elif len(word) >= (MIN_STEM_CHARS if _DEVANAGARI.search(word) else MIN_STEM_CHARS + 1):
         # The item may inflect the word the farmer typed bare: कीट finds कीटों.
         spellings.append(Spelling(word, prefix=True, romanized="", weight=STEM_WEIGHT))
-    group = vocabulary.group_of.get(_key(word))
-    if group is None and stem is not None:
-        group = vocabulary.group_of.get(_key(stem))
+    typed = {_key(word)} | ({_key(stem)} if stem is not None else set())
+    group = next((vocabulary.group_of[k] for k in typed if k in vocabulary.group_of), None)
     if group is not None:
-        typed = {_key(word)}
-        spellings += [
-            Spelling(other, prefix=False, romanized="", weight=SYNONYM_WEIGHT)
-            for other in vocabulary.groups[group]
-            if _key(other) not in typed
-        ]
-    return Term(word, tuple(spellings))
+        for other, prefix in vocabulary.groups[group]:
+            if _key(other) not in typed:
+                spellings.append(Spelling(other, prefix, romanized="", weight=SYNONYM_WEIGHT))
+            elif prefix:
+                # The typed word itself, listed as safe to match as a prefix: कीट → कीटों.
+                spellings.append(Spelling(other, prefix=True, romanized="", weight=STEM_WEIGHT))
+    return Term(word, _distinct(spellings))
+
+
+def _distinct(spellings: list[Spelling]) -> tuple[Spelling, ...]:
+    """One spelling per word and way of matching, at its highest weight."""
+    best: dict[tuple[str, bool], Spelling] = {}
+    for spelling in spellings:
+        key = (spelling.word, spelling.prefix)
+        if key not in best or spelling.weight > best[key].weight:
+            best[key] = spelling
+    return tuple(best.values())
 
 
 def content_terms(text: str) -> list[Term]:

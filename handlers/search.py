@@ -1,14 +1,15 @@
-"""Search: courses, articles and videos together, in whatever script the farmer types.
+"""Search: courses, lessons, articles and videos together, in whatever script the farmer types.
 
 /search WORDS ─► searching (5 results a page, "More" for the next 5)
 /search ─► search_query ─(the next free text)─► searching
 free text (the router's fallback) ─► searching
 nothing found ─► idle, with the topics to choose from instead
 
-A result is an option whose payload (`course:<id>`, `article:<id>`,
-`video:<id>`) the catalogue modules answer. Matching and ranking live in
-db.queries.search; this module words the replies, and runs the job that
-keeps the romanised index up with every write (see db.queries.search).
+A result is an option whose payload (`course:<id>`, `lesson:<id>`,
+`article:<id>`, `video:<id>`) the catalogue and lesson modules answer: a
+lesson of a paid course offers the purchase. Matching and ranking live in
+db.queries.search; this module words the replies, and runs the job that keeps
+the romanised index up with every write (see db.queries.search).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ MAX_QUERY_CHARS = 100
 MAX_LABEL_CHARS = 60
 MAX_QUOTED_CHARS = 40
 
-KIND_EMOJI = {"course": "📘", "article": "📄", "video": "🎬"}
+KIND_EMOJI = {"course": "📘", "lesson": "📖", "article": "📄", "video": "🎬"}
 MORE_PAYLOAD = "search:more"
 # What farmers type, instead of the option's number, to see the next page.
 _MORE_WORDS = frozenset(

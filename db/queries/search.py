@@ -1,4 +1,4 @@
-"""Searching the catalogue: courses, articles and videos together, in any script.
+"""Searching the catalogue: courses, lessons, articles and videos together, in any script.
 
 **What is matched.** bot.query_words turns the farmer's words into terms: the
 content words of what they typed (a question loses its question words and
@@ -7,7 +7,9 @@ prefix), and the words of its synonym group. One statement matches every
 spelling two ways:
 
 1. **Full text.** The catalogue's own `search_vector` (GIN), one tsquery per
-   spelling. सिंचाई finds सिंचाई, कापस* finds कापसाची.
+   spelling; for lessons, whose seed table has none, `search_terms.words`.
+   सिंचाई finds सिंचाई, कापस* finds कापसाची. A lesson is found when its
+   course is published, and counts as in its course's language.
 2. **Trigrams on a romanised form.** `search_terms.romanized` (GIN,
    gin_trgm_ops) holds each item's title and summary in one Latin spelling
    (bot.romanize); the typed word is spelled the same way and compared with
@@ -25,8 +27,8 @@ language come first, then by score; they are weighed against the best item in
 their language, the others against the best of all, so a Hindi farmer still sees
 the Hindi item that says कीटों when Marathi ones say both कीड and नियंत्रण.
 
-**Following every write.** Triggers on courses, articles and videos (migration
-0011) keep one `search_terms` row per item and mark it stale on any insert or
+**Following every write.** Triggers on courses, articles, videos and
+course_lessons (migration 0011) keep one `search_terms` row per item and mark it stale on any insert or
 change of its title, summary or language, whoever writes: the API, the YAML
 loader or plain SQL. They also enqueue the pgqueuer job `index_search_terms`
 (handlers.search runs it, and a sweep each minute), which re-spells the stale
@@ -85,7 +87,7 @@ INDEX_BATCH = 500
 class Found:
     """One course, article or video that matched."""
 
-    kind: str  # course | article | video
+    kind: str  # course | lesson | article | video
     content_id: uuid.UUID
     title: str
     in_farmer_language: bool
@@ -121,6 +123,12 @@ _SEARCH = text(
         UNION ALL
         SELECT 'video', id, title, language, search_vector FROM videos
          WHERE is_published IS TRUE
+        UNION ALL
+        SELECT 'lesson', l.id, l.title, c.language, st.words
+          FROM course_lessons l
+          JOIN courses c ON c.id = l.course_id
+          JOIN search_terms st ON st.content_kind = 'lesson' AND st.content_id = l.id
+         WHERE c.is_published IS TRUE AND c.is_archived IS NOT TRUE
     ), by_text AS (
         SELECT c.kind, c.id, s.term, true AS exact,
                s.weight * CASE
@@ -250,6 +258,8 @@ _CATALOGUE_TEXTS = """
     SELECT 'course' AS kind, id, language, title, description AS summary FROM courses
     UNION ALL SELECT 'article', id, language, title, excerpt FROM articles
     UNION ALL SELECT 'video', id, language, title, description FROM videos
+    UNION ALL SELECT 'lesson', l.id, c.language, l.title, l.description
+                FROM course_lessons l JOIN courses c ON c.id = l.course_id
 """
 
 
@@ -268,9 +278,10 @@ _REPLACE_SEARCH_TERMS = text(
     WITH fresh AS (
         SELECT * FROM unnest(
             CAST(:kinds AS varchar[]), CAST(:ids AS uuid[]),
-            CAST(:languages AS varchar[]), CAST(:romanized AS text[]), CAST(:titles AS text[])
+            CAST(:languages AS varchar[]), CAST(:romanized AS text[]), CAST(:titles AS text[]),
+            CAST(:texts AS text[])
         )
-            AS f(content_kind, content_id, language, romanized, title_romanized)
+            AS f(content_kind, content_id, language, romanized, title_romanized, text)
     ), gone AS (
         DELETE FROM search_terms st
          WHERE NOT EXISTS (
@@ -278,15 +289,18 @@ _REPLACE_SEARCH_TERMS = text(
               WHERE f.content_kind = st.content_kind AND f.content_id = st.content_id
          )
     )
-    INSERT INTO search_terms (content_kind, content_id, language, romanized, title_romanized)
-    SELECT content_kind, content_id, language, romanized, title_romanized FROM fresh
+    INSERT INTO search_terms
+        (content_kind, content_id, language, romanized, title_romanized, words)
+    SELECT content_kind, content_id, language, romanized, title_romanized,
+           to_tsvector('simple'::regconfig, searchable_text(text))
+      FROM fresh
     ON CONFLICT (content_kind, content_id) DO UPDATE
        SET language = EXCLUDED.language, romanized = EXCLUDED.romanized,
-           title_romanized = EXCLUDED.title_romanized, stale = false
+           title_romanized = EXCLUDED.title_romanized, words = EXCLUDED.words, stale = false
      WHERE (search_terms.language, search_terms.romanized, search_terms.title_romanized,
-            search_terms.stale)
+            search_terms.words, search_terms.stale)
            IS DISTINCT FROM (EXCLUDED.language, EXCLUDED.romanized, EXCLUDED.title_romanized,
-                             false)
+                             EXCLUDED.words, false)
     """
 ).bindparams(
     bindparam("kinds", type_=ARRAY(String(16))),
@@ -294,11 +308,12 @@ _REPLACE_SEARCH_TERMS = text(
     bindparam("languages", type_=ARRAY(String(100))),
     bindparam("romanized", type_=ARRAY(String)),
     bindparam("titles", type_=ARRAY(String)),
+    bindparam("texts", type_=ARRAY(String)),
 )
 
 
 async def refresh_search_terms(session: AsyncSession) -> int:
-    """Re-spell every course, article and video at once; returns how many.
+    """Re-spell every course, lesson, article and video at once; returns how many.
 
     For a whole catalogue loaded in one transaction (the YAML loader): the
     triggers have marked its rows stale, and this spells them before commit,
@@ -315,6 +330,7 @@ async def refresh_search_terms(session: AsyncSession) -> int:
             "languages": [row.language for row in rows],
             "romanized": [romanized for romanized, _title in spelled],
             "titles": [title for _romanized, title in spelled],
+            "texts": [f"{row.title or ''} {row.summary or ''}" for row in rows],
         },
     )
     return len(rows)

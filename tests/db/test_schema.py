@@ -630,7 +630,7 @@ async def test_updated_at_triggers(db: AsyncSession) -> None:
     }
     assert searched == {
         f"{table}_search_terms_{when}"
-        for table in ("courses", "articles", "videos")
+        for table in ("courses", "articles", "videos", "course_lessons")
         for when in ("written", "changed")
     }
     assert {name: actual[name] for name in actual.keys() - searched} == expected

@@ -676,3 +676,46 @@ async def test_a_hindi_search_shows_hindi_items_first(service: Service) -> None:
     # Only the Marathi items say नियंत्रण; the Hindi one says कीटों, and comes first.
     assert found[0] == items["pests_hi"]
     assert {items["pests_mr"], items["cotton_pests_mr"]} <= set(found[1:])
+
+
+async def test_a_question_finds_the_lesson_and_opens_it(service: Service) -> None:
+    course = await add(service, "course", "कापूस: पेरणी ते वेचणी", "Marathi",
+                       summary="कापसाचे संपूर्ण पीक व्यवस्थापन.", category="crop-management")  # fmt: skip
+    hidden = await add(service, "course", "कापूस: जुना कोर्स", "Marathi", published=False)
+    lessons = {}
+    async with service.engine.begin() as conn:
+        for course_payload, order, title, body in (
+            (course, 1, "कापसाची पेरणी", "सरी-वरंबा पद्धतीने पेरणी करा."),
+            (course, 2, "कापसाची पाने लाल का होतात?",
+             "मॅग्नेशियमची कमतरता: मॅग्नेशियम सल्फेटची फवारणी करा."),
+            (course, 3, "वेचणी आणि साठवण", "कोरडा कापूस वेचा."),
+            (hidden, 1, "कापसाची पाने लाल होणे (जुने)", "जुना धडा."),
+        ):  # fmt: skip
+            lessons[(course_payload, order)] = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO course_lessons (course_id, title, description, order_index,"
+                        " content_type) VALUES (:course, :title, :body, :order, 'text')"
+                        " RETURNING id"
+                    ),
+                    {
+                        "course": uuid.UUID(course_payload.split(":")[1]),
+                        "title": title,
+                        "body": body,
+                        "order": order,
+                    },
+                )
+            ).scalar_one()
+    red_leaves = f"lesson:{lessons[(course, 2)]}"
+    await spelled(service, red_leaves)  # written by plain SQL: the job spells it
+    chat = await farmer_on_telegram(service, "mr")
+
+    reply = await says(service, chat, "/search माझ्या कापसाला पाने लाल होत आहेत काय करू")
+
+    found = payloads(reply)
+    assert found[0] == red_leaves
+    assert f"lesson:{lessons[(hidden, 1)]}" not in found  # its course is not published
+    assert buttons(reply)[0][0] == "📖 कापसाची पाने लाल का होतात?"
+    # The result opens the lesson itself (a free course: enrolled on the way).
+    lesson = await taps(service, chat, red_leaves)
+    assert "मॅग्नेशियम सल्फेटची फवारणी करा" in lesson.params["text"]
