@@ -79,6 +79,8 @@ TITLE_WEIGHT, BODY_WEIGHT = 1.0, 0.4
 FUZZY_TITLE_WEIGHT, FUZZY_BODY_WEIGHT = 0.8, 0.35
 # Items under this share of the best score are not worth a farmer's scrolling.
 RELEVANCE_FLOOR = 0.5
+# How much of an item's summary is romanised for trigram matching.
+SPELLED_SUMMARY_CHARS = 300
 # Stale rows re-spelled per transaction of the indexing job.
 INDEX_BATCH = 500
 
@@ -149,7 +151,7 @@ _SEARCH = text(
           FROM (SELECT * FROM by_text UNION ALL SELECT * FROM by_spelling) h
           JOIN catalogue c ON c.kind = h.kind AND c.id = h.id
          GROUP BY h.kind, h.id, h.term
-    ), items AS (
+    ), items AS MATERIALIZED (
         SELECT CAST(count(*) AS float8) AS n FROM catalogue
     ), df AS (
         SELECT term, CAST(count(*) AS float8) AS n FROM hits GROUP BY term
@@ -264,9 +266,14 @@ _CATALOGUE_TEXTS = """
 
 
 def _spelled(title: str | None, summary: str | None) -> tuple[str, str]:
-    """The romanised title with summary, and the title alone, with every alternative spelling."""
+    """The romanised title with summary, and the title alone, with every alternative spelling.
+
+    Only the summary's start: a lesson's description is the whole lesson, and
+    word_similarity costs in proportion to the text on every candidate row.
+    Full text still covers all of it.
+    """
     return (
-        romanize(f"{title or ''} {summary or ''}", alternatives=True),
+        romanize(f"{title or ''} {(summary or '')[:SPELLED_SUMMARY_CHARS]}", alternatives=True),
         romanize(title or "", alternatives=True),
     )
 

@@ -66,7 +66,9 @@ BEGIN
         (content_kind, content_id, language, romanized, title_romanized, words, stale)
     VALUES (
         kind, NEW.id, language,
-        lower(searchable_text(summary)),
+        lower(searchable_text(
+            coalesce(NEW.title, '') || ' ' || left(coalesce(item ->> TG_ARGV[1], ''), 300)
+        )),
         lower(searchable_text(coalesce(NEW.title, ''))),
         to_tsvector('simple'::regconfig, searchable_text(summary)),
         true
@@ -157,7 +159,8 @@ def _backfill() -> None:
             "kind": row.kind,
             "id": row.id,
             "language": row.language,
-            "romanized": romanize(f"{row.title} {row.summary or ''}", alternatives=True),
+            # The summary's start only, as db.queries.search.SPELLED_SUMMARY_CHARS.
+            "romanized": romanize(f"{row.title} {(row.summary or '')[:300]}", alternatives=True),
             "title_romanized": romanize(row.title or "", alternatives=True),
             "text": f"{row.title or ''} {row.summary or ''}",
         }
