@@ -6,14 +6,18 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content import read_catalogue, stable_id
+from bot.content.load import load_catalogue
 from bot.i18n import _, ngettext, use_language
-from db.queries.search import refresh_search_terms
+from db.engine import make_sessionmaker
+from db.queries.search import refresh_search_terms, search_catalogue
 from handlers import router, search
 from handlers.categories import CATEGORIES
 from tests.e2e.test_broadcasts import ServiceFactory, api, make_service
@@ -719,3 +723,51 @@ async def test_a_question_finds_the_lesson_and_opens_it(service: Service) -> Non
     # The result opens the lesson itself (a free course: enrolled on the way).
     lesson = await taps(service, chat, red_leaves)
     assert "मॅग्नेशियम सल्फेटची फवारणी करा" in lesson.params["text"]
+
+
+async def test_the_yaml_loader_is_searchable_at_once(service: Service, tmp_path: Path) -> None:
+    content = tmp_path / "catalogue.yaml"
+    course = """
+courses:
+  - key: onion-hi
+    title: "{title}"
+    description: "भंडारण से पहले प्याज़ को छाँव में सुखाएँ।"
+    category: crop-management
+    level: beginner
+    language: Hindi
+    lessons:
+      - key: onion-hi-1
+        title: "प्याज़ की छँटाई"
+        content_type: text
+        body: "सड़े प्याज़ अलग करें।"
+"""
+    content.write_text(course.format(title="प्याज़ का भंडारण"), encoding="utf-8")
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await load_catalogue(session, read_catalogue(content))
+    payload = f"course:{stable_id('course', 'onion-hi')}"
+    chat = await farmer_on_telegram(service, "hi")
+    # No job has to run first: the loader spells what it wrote before it commits.
+    assert payloads(await says(service, chat, "/search pyaj ka bhandaran"))[0] == payload
+
+    content.write_text(course.format(title="लहसुन का भंडारण"), encoding="utf-8")
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await load_catalogue(session, read_catalogue(content))
+    assert payloads(await says(service, chat, "/search lahsun"))[0] == payload
+    lesson = f"lesson:{stable_id('lesson', 'onion-hi-1')}"
+    assert payloads(await says(service, chat, "/search chhantai"))[0] == lesson
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["'", ":*", "a:* & b | !c", "(<->)", "\\", "ँ", "१२३ किलो", "क्‍ष", "🌾 खाद 🌾", "o'neil",
+     "x" * 300, "कापसाला " * 40, "what how why", "कीट\u200dनाशक", "ड़ ढ़ क़"],
+)  # fmt: skip
+async def test_any_words_search_without_an_error(db: AsyncSession, words: str) -> None:
+    await db.execute(
+        text(
+            "INSERT INTO courses (title, description, category, level, language, is_published)"
+            " VALUES ('कीटनाशक और खाद', 'क्‍ष १२३ किलो', 'pest-control', 'beginner', 'Hindi', true)"
+        )
+    )
+    page = await search_catalogue(db, words, content_language="Hindi", limit=5)
+    assert page.total >= len(page.results)
