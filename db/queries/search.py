@@ -140,12 +140,16 @@ _SEARCH = text(
          WHERE numnode(s.tsq) > 0
     ), by_spelling AS (
         SELECT st.content_kind AS kind, st.content_id AS id, s.term, false AS exact,
-               s.weight * word_similarity(s.romanized, st.romanized) * CASE
+               s.weight * m.similarity * CASE
                    WHEN word_similarity(s.romanized, st.title_romanized) >= s.min_similarity
                    THEN :fuzzy_title_weight ELSE :fuzzy_body_weight END AS w
-          FROM spellings s JOIN search_terms st ON st.romanized %> s.romanized
-         WHERE s.romanized <> ''
-           AND word_similarity(s.romanized, st.romanized) >= s.min_similarity
+          FROM spellings s
+          JOIN search_terms st ON st.romanized %> s.romanized
+          -- OFFSET 0 keeps the subquery whole: the similarity is computed once a row.
+         CROSS JOIN LATERAL (
+             SELECT word_similarity(s.romanized, st.romanized) AS similarity OFFSET 0
+         ) m
+         WHERE s.romanized <> '' AND m.similarity >= s.min_similarity
     ), hits AS (
         SELECT h.kind, h.id, h.term, max(h.w) AS w, bool_or(h.exact) AS exact
           FROM (SELECT * FROM by_text UNION ALL SELECT * FROM by_spelling) h
