@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 from hypothesis import given
@@ -92,3 +95,15 @@ def test_any_text_gives_a_few_well_formed_terms(text: str) -> None:
     for term in terms:
         assert term.spellings and term.spellings[0].weight == TYPED_WEIGHT
         assert all(s.word.strip() for s in term.spellings)
+
+
+def test_shared_vocabulary_imports_no_application_code() -> None:
+    # db.queries.search and handlers both use these: they must not pull in bot/ app code.
+    probe = (
+        "import sys, bot.query_words; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('bot', 'db', 'handlers')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "['bot', 'bot.query_words', 'bot.romanize']"
