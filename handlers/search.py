@@ -1,13 +1,15 @@
-"""Search: courses, articles and videos together, in whatever script the farmer types.
+"""Search: courses, lessons, articles and videos together, in whatever script the farmer types.
 
 /search WORDS ─► searching (5 results a page, "More" for the next 5)
 /search ─► search_query ─(the next free text)─► searching
 free text (the router's fallback) ─► searching
 nothing found ─► idle, with the topics to choose from instead
 
-A result is an option whose payload (`course:<id>`, `article:<id>`,
-`video:<id>`) the catalogue modules answer. Matching and ranking live in
-db.queries.search; this module only words the replies.
+A result is an option whose payload (`course:<id>`, `lesson:<id>`,
+`article:<id>`, `video:<id>`) the catalogue and lesson modules answer: a
+lesson of a paid course offers the purchase. Matching and ranking live in
+db.queries.search; this module words the replies, and runs the job that keeps
+the romanised index up with every write (see db.queries.search).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import unicodedata
 
 from bot.i18n import _, format_number, ngettext
+from bot.jobs import JOBS
 from bot.messages import Option, Reply
 from bot.romanize import romanize
+from bot.runtime import Runtime
 from db.queries import search as q
 from handlers import start
 from handlers.base import Conversation, Turn
@@ -29,7 +33,7 @@ MAX_QUERY_CHARS = 100
 MAX_LABEL_CHARS = 60
 MAX_QUOTED_CHARS = 40
 
-KIND_EMOJI = {"course": "📘", "article": "📄", "video": "🎬"}
+KIND_EMOJI = {"course": "📘", "lesson": "📖", "article": "📄", "video": "🎬"}
 MORE_PAYLOAD = "search:more"
 # What farmers type, instead of the option's number, to see the next page.
 _MORE_WORDS = frozenset(
@@ -162,6 +166,28 @@ async def search_free_text(turn: Turn) -> list[Reply]:
         # Emoji, a sticker's text, another script: nothing to search for.
         return await start.not_understood(turn)
     return await _show_page(turn, query, 0)
+
+
+# The content tables' triggers enqueue this job (migration 0011): the name is in SQL there.
+INDEX_JOB = "index_search_terms"
+
+
+@JOBS.job(INDEX_JOB)
+async def index_search_terms(runtime: Runtime, payload: dict[str, object]) -> None:
+    """Re-spell the catalogue items written since they were last spelled, a batch per commit."""
+    while True:
+        async with runtime.sessionmaker() as session, session.begin():
+            spelled = await q.index_stale_search_terms(session)
+        if spelled < q.INDEX_BATCH:
+            return
+
+
+# A write whose trigger found a job already queued, which then ran before that
+# write committed, has no job of its own: this sweep spells it a minute later.
+@JOBS.every("index_search_terms_sweep", "* * * * *")
+async def sweep_search_terms(runtime: Runtime) -> None:
+    """Spell whatever is still stale, once a minute."""
+    await index_search_terms(runtime, {})
 
 
 CONVERSATION = Conversation(

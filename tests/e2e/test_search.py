@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content import read_catalogue, stable_id
+from bot.content.load import load_catalogue
 from bot.i18n import _, ngettext, use_language
-from db.queries.search import refresh_search_terms
+from db.engine import make_sessionmaker
+from db.queries.search import refresh_search_terms, search_catalogue
 from handlers import router, search
 from handlers.categories import CATEGORIES
+from tests.e2e.test_broadcasts import ServiceFactory, api, make_service
 from tests.fakes import Recorded
 from tests.harness import Service
 
 pytestmark = pytest.mark.db
+__all__ = ["make_service"]  # the fixture, shared with the broadcast tests
 
 
 @pytest.fixture(autouse=True)
@@ -475,3 +482,298 @@ async def test_whatsapp_numbered_results_and_more(service: Service) -> None:
     ).format(query="sinchai", first=6, last=7, total=7)
     assert "\n1. 📄 ड्रिप सिंचाई टिप" in body and "\n2. 📄 ड्रिप सिंचाई टिप" in body
     assert "\n3. " not in body
+
+
+# --- the index follows every write ------------------------------------------------
+
+
+async def spelled(service: Service, payload: str, timeout: float = 10.0) -> str:
+    """The item's romanised spelling once the indexing job has written it."""
+    content_id = uuid.UUID(payload.split(":")[1])
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        rows = await service.rows(
+            "SELECT romanized FROM search_terms WHERE content_id = :id AND NOT stale",
+            id=content_id,
+        )
+        if rows:
+            return str(rows[0].romanized)
+        assert asyncio.get_running_loop().time() < deadline, f"{payload} never spelled"
+        await asyncio.sleep(0.05)
+
+
+async def test_api_created_course_is_found_by_romanised_and_misspelt_words(
+    make_service: ServiceFactory,
+) -> None:
+    async with make_service() as service:
+        made = {}
+        for name, course in {
+            "kenchua": {"title": "केंचुआ खाद घर पर बनाएँ", "language": "Hindi",
+                        "description": "गोबर और पत्तों से चार हफ़्ते में खाद।"},
+            "vermicompost": {"title": "Vermicompost for small farms", "language": "English",
+                             "description": "Earthworms turn waste into manure."},
+        }.items():  # fmt: skip
+            response = await api(
+                service, "POST", "/courses",
+                json={**course, "category": "soil-health", "level": "beginner"},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text
+            course_id = response.json()["id"]
+            published = await api(service, "POST", f"/courses/{course_id}/publish")
+            assert published.status_code == 200, published.text
+            made[name] = f"course:{course_id}"
+        # Nobody refreshed anything: the triggers and the job spelled them.
+        assert (await spelled(service, made["kenchua"])).startswith("kenchua kad")
+        assert "vermikonpost" in await spelled(service, made["vermicompost"])
+
+        hindi = await farmer_on_telegram(service, "hi")
+        assert payloads(await says(service, hindi, "/search kenchua khad"))[0] == made["kenchua"]
+        english = await farmer_on_telegram(service, "en")
+        assert payloads(await says(service, english, "/search vermicompst")) == [
+            made["vermicompost"]
+        ]
+
+        # A new title through the API is spelled again; the old one is forgotten.
+        course_id = made["kenchua"].split(":")[1]
+        renamed = await api(
+            service, "PATCH", f"/courses/{course_id}", json={"title": "बाजरे की खेती"}
+        )
+        assert renamed.status_code == 200, renamed.text
+        deadline = asyncio.get_running_loop().time() + 10
+        while not (await spelled(service, made["kenchua"])).startswith("bajre"):
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        assert made["kenchua"] in payloads(await says(service, hindi, "/search bajra"))
+
+
+async def test_plain_sql_writes_are_indexed_and_found_meanwhile(service: Service) -> None:
+    # Inserted with plain SQL, and nothing calls refresh_search_terms.
+    tomato = await add(service, "course", "टमाटर की खेती", "Hindi", category="crop-management")
+    english = await add(service, "article", "Tomato staking", "English", summary="Tie the plants.")
+    rows = await service.rows("SELECT count(*) FROM search_terms")
+    assert rows[0][0] == 2  # the trigger wrote a row for each at once
+    assert (await spelled(service, tomato)).startswith("tamatar ki keti")
+    assert "tomato staking" in await spelled(service, english)
+    chat = await farmer_on_telegram(service, "hi")
+    assert payloads(await says(service, chat, "/search tamatar"))[0] == tomato
+
+    # Rows waiting for the job: full text still finds them, in any case.
+    async with service.engine.begin() as conn:
+        await conn.execute(text("UPDATE search_terms SET stale = true"))
+    assert payloads(await says(service, chat, "/search टमाटर")) == [tomato]
+    assert payloads(await says(service, chat, "/search staking")) == [english]
+
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            text("DELETE FROM courses WHERE id = :id"), {"id": uuid.UUID(tomato.split(":")[1])}
+        )
+    rows = await service.rows("SELECT content_id::text FROM search_terms")
+    assert [row[0] for row in rows] == [english.split(":")[1]]
+
+
+# --- words as farmers use them ------------------------------------------------------
+
+
+async def farm_catalogue(service: Service) -> dict[str, str]:
+    """Cotton, fertiliser and pest items in three languages, and items that only look close."""
+    specs: dict[str, tuple[str, str, str, str]] = {
+        # name: (kind, language, title, summary)
+        "cotton_mr": ("course", "Marathi", "कापसाची पाने लाल होणे: कारणे आणि उपाय",
+                      "मॅग्नेशियमची कमतरता आणि रस शोषणाऱ्या किडी."),
+        "cotton_hi": ("course", "Hindi", "कपास की पत्तियाँ लाल होना: कारण और उपाय",
+                      "मैग्नीशियम की कमी और रस चूसने वाले कीट।"),
+        "cotton_en": ("course", "English", "Why cotton leaves turn red",
+                      "Magnesium deficiency and sucking pests."),
+        "cotton_sowing_mr": ("course", "Marathi", "कापूस लागवड तंत्र", "बियाणे आणि अंतर."),
+        "tomato_mr": ("article", "Marathi", "टोमॅटोची पाने पिवळी होणे", "नत्राची कमतरता."),
+        "tomato_hi": ("article", "Hindi", "टमाटर की पत्तियाँ पीली होना", "नाइट्रोजन की कमी।"),
+        "tomato_en": ("article", "English", "Tomato leaves turning yellow", "Too little nitrogen."),
+        "chilli_hi": ("video", "Hindi", "लाल मिर्च की खेती", "बुवाई से तुड़ाई तक।"),
+        "compost_mr": ("course", "Marathi", "सेंद्रिय खत घरी कसे बनवावे", "शेणापासून खत."),
+        "compost_hi": ("course", "Hindi", "जैविक खाद बनाने की विधि", "गोबर से खाद।"),
+        "wheat_mr": ("course", "Marathi", "गहू पिकाचे व्यवस्थापन", "पेरणी ते काढणी."),
+        "wheat_fert_mr": ("article", "Marathi", "गहू पिकासाठी खत व्यवस्थापन", "कोणते खत कधी द्यावे."),
+        "pests_mr": ("course", "Marathi", "कीड नियंत्रण: सोपे उपाय", "फवारणी कधी करावी."),
+        "cotton_pests_mr": ("course", "Marathi", "कापसावरील कीड नियंत्रण", "गुलाबी बोंडअळी."),
+        "pests_hi": ("article", "Hindi", "कीटों से फसल की सुरक्षा", "नीम का तेल छिड़कें।"),
+    }  # fmt: skip
+    # Most of a catalogue mentions fertiliser in passing: "khad" alone says little.
+    for number, (language, title, summary) in enumerate(
+        [("Marathi", "सोयाबीन पेरणी", "पेरणीवेळी खत द्या."),
+         ("Marathi", "हरभरा लागवड", "खत आणि पाणी वेळेवर."),
+         ("Marathi", "ऊस पाणी व्यवस्थापन", "ठिबकने पाणी आणि खत."),
+         ("Marathi", "कांदा साठवण", "साठवणीपूर्वी खत कमी करा."),
+         ("Hindi", "धान की रोपाई", "रोपाई से पहले खाद डालें।"),
+         ("Hindi", "सरसों की बुवाई", "बुवाई के समय खाद।"),
+         ("Hindi", "गन्ने की सिंचाई", "पानी के साथ खाद।"),
+         ("Hindi", "प्याज़ का भंडारण", "भंडारण से पहले खाद कम करें।")]
+    ):  # fmt: skip
+        specs[f"mentions_{number}"] = ("article", language, title, summary)
+    items = {}
+    for name, (kind, language, title, summary) in specs.items():
+        items[name] = await add(service, kind, title, language, summary=summary)
+    await refresh(service)
+    return items
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "expected"),
+    [
+        ("mr", "माझ्या कापसाला पाने लाल होत आहेत काय करू", "cotton_mr"),
+        ("hi", "मेरी कपास की पत्तियाँ लाल हो रही हैं, क्या करूँ?", "cotton_hi"),
+        ("hi", "kapas ke patte lal kyon ho rahe hain kya karen", "cotton_hi"),
+        ("en", "Why are my cotton leaves turning red? What should I do?", "cotton_en"),
+    ],
+)
+async def test_a_question_finds_content_by_its_content_words(
+    service: Service, language: str, question: str, expected: str
+) -> None:
+    items = await farm_catalogue(service)
+    chat = await farmer_on_telegram(service, language)
+
+    found = payloads(await says(service, chat, f"/search {question}"))
+
+    assert found[0] == items[expected]
+    # Typed without /search, as a farmer would, once free text is a search.
+    free = payloads(await says(service, chat, question))
+    assert free[0] == items[expected]
+
+
+async def test_common_words_weigh_little_and_titles_come_first(service: Service) -> None:
+    items = await farm_catalogue(service)
+    mentions = {payload for name, payload in items.items() if name.startswith("mentions_")}
+    marathi = await farmer_on_telegram(service, "mr")
+
+    # खत is in twelve of the 23 items; the three about fertiliser say it in the title.
+    reply = await says(service, marathi, "/search खत")
+    found = payloads(reply)
+    assert set(found[:2]) == {items["compost_mr"], items["wheat_fert_mr"]}
+    assert not mentions & set(found)
+    assert reply.params["text"] == found_header("mr", len(found), "खत")
+    assert len(found) <= 3
+
+    hindi = await farmer_on_telegram(service, "hi")
+    found = payloads(await says(service, hindi, "/search khad"))
+    assert found[0] == items["compost_hi"]
+    assert not mentions & set(found)
+
+    # Wheat is rare, fertiliser common: the wheat course outranks the fertiliser one.
+    found = payloads(await says(service, marathi, "/search गहू खत"))
+    assert found[:2] == [items["wheat_fert_mr"], items["wheat_mr"]]
+    assert not mentions & set(found)
+
+
+async def test_a_synonym_finds_content(service: Service) -> None:
+    items = await farm_catalogue(service)
+    hindi = await farmer_on_telegram(service, "hi")
+
+    # Nobody wrote उर्वरक: खाद is its synonym (bot/content/search_words.yaml).
+    assert payloads(await says(service, hindi, "/search उर्वरक"))[0] == items["compost_hi"]
+    marathi = await farmer_on_telegram(service, "mr")
+    found = payloads(await says(service, marathi, "/search keeda"))
+    assert set(found[:2]) == {items["pests_mr"], items["cotton_pests_mr"]}
+    english = await farmer_on_telegram(service, "en")
+    found = payloads(await says(service, english, "/search fertiliser"))
+    assert items["compost_hi"] in found and items["compost_mr"] in found
+
+
+async def test_a_hindi_search_shows_hindi_items_first(service: Service) -> None:
+    items = await farm_catalogue(service)
+    hindi = await farmer_on_telegram(service, "hi")
+
+    found = payloads(await says(service, hindi, "/search कीट नियंत्रण"))
+
+    # Only the Marathi items say नियंत्रण; the Hindi one says कीटों, and comes first.
+    assert found[0] == items["pests_hi"]
+    assert {items["pests_mr"], items["cotton_pests_mr"]} <= set(found[1:])
+
+
+async def test_a_question_finds_the_lesson_and_opens_it(service: Service) -> None:
+    course = await add(service, "course", "कापूस: पेरणी ते वेचणी", "Marathi",
+                       summary="कापसाचे संपूर्ण पीक व्यवस्थापन.", category="crop-management")  # fmt: skip
+    hidden = await add(service, "course", "कापूस: जुना कोर्स", "Marathi", published=False)
+    lessons = {}
+    async with service.engine.begin() as conn:
+        for course_payload, order, title, body in (
+            (course, 1, "कापसाची पेरणी", "सरी-वरंबा पद्धतीने पेरणी करा."),
+            (course, 2, "कापसाची पाने लाल का होतात?",
+             "मॅग्नेशियमची कमतरता: मॅग्नेशियम सल्फेटची फवारणी करा."),
+            (course, 3, "वेचणी आणि साठवण", "कोरडा कापूस वेचा."),
+            (hidden, 1, "कापसाची पाने लाल होणे (जुने)", "जुना धडा."),
+        ):  # fmt: skip
+            lessons[(course_payload, order)] = (
+                await conn.execute(
+                    text(
+                        "INSERT INTO course_lessons (course_id, title, description, order_index,"
+                        " content_type) VALUES (:course, :title, :body, :order, 'text')"
+                        " RETURNING id"
+                    ),
+                    {
+                        "course": uuid.UUID(course_payload.split(":")[1]),
+                        "title": title,
+                        "body": body,
+                        "order": order,
+                    },
+                )
+            ).scalar_one()
+    red_leaves = f"lesson:{lessons[(course, 2)]}"
+    await spelled(service, red_leaves)  # written by plain SQL: the job spells it
+    chat = await farmer_on_telegram(service, "mr")
+
+    reply = await says(service, chat, "/search माझ्या कापसाला पाने लाल होत आहेत काय करू")
+
+    found = payloads(reply)
+    assert found[0] == red_leaves
+    assert f"lesson:{lessons[(hidden, 1)]}" not in found  # its course is not published
+    assert buttons(reply)[0][0] == "📖 कापसाची पाने लाल का होतात?"
+    # The result opens the lesson itself (a free course: enrolled on the way).
+    lesson = await taps(service, chat, red_leaves)
+    assert "मॅग्नेशियम सल्फेटची फवारणी करा" in lesson.params["text"]
+
+
+async def test_the_yaml_loader_is_searchable_at_once(service: Service, tmp_path: Path) -> None:
+    content = tmp_path / "catalogue.yaml"
+    course = """
+courses:
+  - key: onion-hi
+    title: "{title}"
+    description: "भंडारण से पहले प्याज़ को छाँव में सुखाएँ।"
+    category: crop-management
+    level: beginner
+    language: Hindi
+    lessons:
+      - key: onion-hi-1
+        title: "प्याज़ की छँटाई"
+        content_type: text
+        body: "सड़े प्याज़ अलग करें।"
+"""
+    content.write_text(course.format(title="प्याज़ का भंडारण"), encoding="utf-8")
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await load_catalogue(session, read_catalogue(content))
+    payload = f"course:{stable_id('course', 'onion-hi')}"
+    chat = await farmer_on_telegram(service, "hi")
+    # No job has to run first: the loader spells what it wrote before it commits.
+    assert payloads(await says(service, chat, "/search pyaj ka bhandaran"))[0] == payload
+
+    content.write_text(course.format(title="लहसुन का भंडारण"), encoding="utf-8")
+    async with make_sessionmaker(service.engine)() as session, session.begin():
+        await load_catalogue(session, read_catalogue(content))
+    assert payloads(await says(service, chat, "/search lahsun"))[0] == payload
+    lesson = f"lesson:{stable_id('lesson', 'onion-hi-1')}"
+    assert payloads(await says(service, chat, "/search chhantai"))[0] == lesson
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["'", ":*", "a:* & b | !c", "(<->)", "\\", "ँ", "१२३ किलो", "क्‍ष", "🌾 खाद 🌾", "o'neil",
+     "x" * 300, "कापसाला " * 40, "what how why", "कीट\u200dनाशक", "ड़ ढ़ क़"],
+)  # fmt: skip
+async def test_any_words_search_without_an_error(db: AsyncSession, words: str) -> None:
+    await db.execute(
+        text(
+            "INSERT INTO courses (title, description, category, level, language, is_published)"
+            " VALUES ('कीटनाशक और खाद', 'क्‍ष १२३ किलो', 'pest-control', 'beginner', 'Hindi', true)"
+        )
+    )
+    page = await search_catalogue(db, words, content_language="Hindi", limit=5)
+    assert page.total >= len(page.results)

@@ -145,7 +145,10 @@ async def test_whatsapp_quiz_by_tapping_quick_replies_matches_telegram(
         " JOIN quiz_questions q ON q.id = a.question_id ORDER BY q.order_index"
     )
     assert answers == EXPECTED_ANSWERS
-    assert any("Your score: 4 of 6 points · 3 of 5 questions right · 66%" in t for t in twilio.texts_to(number))
+    assert any(
+        "Your score: 4 of 6 points · 3 of 5 questions right · 66%" in t
+        for t in twilio.texts_to(number)
+    )
 
     # One content per distinct set of options, made once and cached by its hash.
     created = [c for c in twilio.calls if c.method == "Content"]
