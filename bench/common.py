@@ -84,13 +84,15 @@ LOGS = ROOT / "bench" / "results"
 def process(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server process until the block ends; its output goes to bench/results/."""
     LOGS.mkdir(exist_ok=True)
-    log = (LOGS / f"{Path(args[2]).name.replace(':', '_')}-{port}.log").open("wb")
+    name = Path(args[2]).name.replace(":", "_") + (f"-{port}" if port else f"-{args[-1]}")
+    log = (LOGS / f"{name}.log").open("wb")
     proc = subprocess.Popen(
         args, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     try:
-        wait_for_port(port)
+        if port:  # 0: a process that serves no port (a `krishi worker`)
+            wait_for_port(port)
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):

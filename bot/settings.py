@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # `krishi serve` runs the sender and jobs beside the web app unless this is off
     # (then run `krishi worker` processes for them).
     run_sender: bool = True
+    # Off: this process answers turns and runs jobs but sends nothing (replies stay
+    # queued for the senders of other processes; the benchmarks use it).
+    sender_enabled: bool = True
     # Turn-worker loops per process (`krishi serve` and `krishi worker`): two keep the
     # database busy while one of them runs Python.
     turn_workers: int = 2

@@ -19,6 +19,8 @@ class Workers:
         settings = rt.settings
         self.listener = Listener(rt.database_url)
         self.sender: Sender = build_sender(rt.engine, settings)
+        if not settings.sender_enabled:
+            self.sender.workers = []  # turns answered, replies left queued (benchmarks)
         self.sender.listen(self.listener)
         self.turns = TurnWorkers(
             rt.engine,

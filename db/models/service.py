@@ -143,6 +143,8 @@ class InboxMessage(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # The claim's bounded look at the oldest pending messages, in arrival order.
+        Index("inbox_idx_pending_order", "id", postgresql_where=text("status = 'pending'")),
         Index("inbox_idx_received_at", "received_at"),
     )
 

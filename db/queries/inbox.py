@@ -18,6 +18,9 @@ import orjson
 from db.queries.turns import ConversationRow, Farmer, as_uuid
 
 NOTIFY_CHANNEL = "krishi_inbox"
+# How many of the oldest pending messages a claim looks at, per farmer it wants: enough
+# to find farmers past one who sent many (a flood is capped at 20 pending).
+SCAN_PER_FARMER = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +85,13 @@ class Claim:
 # conversation nobody holds. FOR NO KEY UPDATE OF c, u re-reads the user row once the
 # lock is ours, so a language chosen in another worker's batch is seen.
 _CLAIM = """
-    WITH heads AS (
+    WITH oldest AS (
+        -- A bounded look at the oldest pending messages (the partial index, in order):
+        -- a backlog of any size costs a claim the same.
+        SELECT channel, address, id FROM inbox WHERE status = 'pending' ORDER BY id LIMIT $3
+    ), heads AS (
         SELECT channel, address, min(id) AS first_id
-          FROM inbox WHERE status = 'pending'
+          FROM oldest
          GROUP BY channel, address
          ORDER BY first_id
          LIMIT $2
@@ -121,7 +128,7 @@ _CLAIM = """
 
 async def claim_farmers(raw: Any, *, farmers: int) -> list[Claim]:
     """Up to `farmers` farmers with pending messages, oldest first, locked for this batch."""
-    rows = await raw.fetch(_CLAIM, farmers, farmers * 4)
+    rows = await raw.fetch(_CLAIM, farmers, farmers * 4, farmers * SCAN_PER_FARMER)
     claims: list[Claim] = []
     for row in rows[:farmers]:
         if row["user_id"] is None:

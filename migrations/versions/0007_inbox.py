@@ -51,11 +51,23 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'pending'"),
     )
+    op.create_index(
+        "inbox_idx_pending_order",
+        "inbox",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.create_index("inbox_idx_received_at", "inbox", ["received_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("inbox_idx_received_at", table_name="inbox")
+    op.drop_index(
+        "inbox_idx_pending_order",
+        table_name="inbox",
+        postgresql_where=sa.text("status = 'pending'"),
+    )
     op.drop_index(
         "inbox_idx_pending", table_name="inbox", postgresql_where=sa.text("status = 'pending'")
     )

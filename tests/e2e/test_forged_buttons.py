@@ -65,6 +65,7 @@ def forged_payloads(victim_attempt: str) -> dict[str, list[str]]:
         "course": [f"course:{HIDDEN}"],
         "enroll": [f"enroll:{PAID}", f"enroll:{HIDDEN}"],
         "buy": [f"buy:{HIDDEN}"],
+        "buylist": ["buylist:o"],
         "cat": ["cat:soil-health", "cat:soil-health:beginner:0"],
         # library
         "acat": ["acat:soil-health"],
@@ -75,6 +76,9 @@ def forged_payloads(victim_attempt: str) -> dict[str, list[str]]:
         # roadmaps
         "roadmap": [f"roadmap:{ROADMAP}"],
         "follow": [f"follow:{ROADMAP}"],
+        "roadmaps": ["roadmaps:o"],
+        # a Yes to an erasure nobody asked for erases nothing
+        "erase": ["erase:yes"],
         # instructors only
         "bcc": [f"bcc:{PAID}", f"bcc:{HIDDEN}"],
         "bcl": [f"bcl:{PAID_LESSON}"],
