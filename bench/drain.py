@@ -52,7 +52,9 @@ def workers(url: str, count: int, profile: str | None) -> Iterator[None]:
             command = [PY, "-m", "bot.cli", "worker"]
             if profile and index == 0:
                 spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
-                command = [spy, "record", "-o", profile, "-r", "200", "-d", "15", "-f", "raw", "--", *command]
+                # Stops itself after 15 s and writes collapsed stacks (a SIGTERM would not).
+                spy_args = ["record", "-o", profile, "-r", "200", "-d", "15", "-f", "raw"]
+                command = [spy, *spy_args, "--", *command]
             stack.enter_context(process(command, env, 0))
         yield
 
