@@ -13,89 +13,70 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
-from pgqueuer import AsyncpgDriver, Job, PgQueuer, Queries
-from sqlalchemy.ext.asyncio import AsyncSession
+from pgqueuer import Job, PgQueuer
 
+import handlers.router  # noqa: F401  (features register their jobs on import)
 from bot.runtime import Runtime
 from db.engine import libpq_url
+from handlers.jobs import JOBS, JobHandler, JobRegistry, ScheduleHandler, Work
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-JobHandler = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
-ScheduleHandler = Callable[[Runtime], Awaitable[None]]
-
-
-@dataclass
-class JobRegistry:
-    """Entrypoints and schedules, registered by the features that own them."""
-
-    entrypoints: dict[str, JobHandler] = field(default_factory=dict)
-    schedules: dict[str, tuple[str, ScheduleHandler]] = field(default_factory=dict)
-
-    def job(self, name: str) -> Callable[[JobHandler], JobHandler]:
-        def register(handler: JobHandler) -> JobHandler:
-            self.entrypoints[name] = handler
-            return handler
-
-        return register
-
-    def every(self, name: str, cron: str) -> Callable[[ScheduleHandler], ScheduleHandler]:
-        def register(handler: ScheduleHandler) -> ScheduleHandler:
-            self.schedules[name] = (cron, handler)
-            return handler
-
-        return register
+# The engine's jobs (bot.broadcasts, bot.payments.links; bot.workers imports them):
+# they call a provider between transactions (commit, call, record) or run several
+# transactions side by side, so they get the Runtime and open their own. Every other job is a feature's, in handlers.jobs.JOBS.
+ENGINE_JOBS: JobRegistry[Runtime] = JobRegistry()
 
 
-JOBS = JobRegistry()
+async def in_unit(runtime: Runtime, work: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+    """One call of a feature's job function in one unit of work, committed here."""
+    async with runtime.sessionmaker() as session, session.begin():
+        return await work(Work(session, runtime.settings), *args, **kw)
 
 
-async def enqueue(
-    session: AsyncSession,
-    entrypoint: str,
-    payload: dict[str, Any],
-    *,
-    after: dt.timedelta | None = None,
-    dedupe_key: str | None = None,
-) -> None:
-    """Enqueue a job in the session's own transaction: it exists only if the turn commits."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = AsyncpgDriver(raw.driver_connection)
-    await Queries(driver).enqueue(
-        entrypoint,
-        orjson.dumps(payload),
-        execute_after=after,
-        dedupe_key=dedupe_key,
-        on_conflict="skip",
-    )
-
-
-def _load_features() -> None:
-    """Import the modules that register jobs, so a worker knows every entrypoint."""
-    import bot.retention  # noqa: F401
-    import handlers.router  # noqa: F401  (features register their jobs on import)
+async def run_in_units(runtime: Runtime, work: Any, *args: Any) -> None:
+    """Run a feature's job in one unit of work, committed here; again while it says
+    there is more (a backlog done a batch per transaction)."""
+    while True:
+        async with runtime.sessionmaker() as session, session.begin():
+            more = await work(Work(session, runtime.settings), *args)
+        if not more:
+            return
 
 
 class JobRunner:
     """Runs pgqueuer in this process; reconnects when the database goes away."""
 
-    def __init__(self, runtime: Runtime, registry: JobRegistry = JOBS) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        registry: JobRegistry[Work] = JOBS,
+        engine: JobRegistry[Runtime] = ENGINE_JOBS,
+    ) -> None:
         self.runtime = runtime
         self.registry = registry
+        self.engine = engine
         self._task: asyncio.Task[None] | None = None
         self._queuer: PgQueuer | None = None
 
     def _bind(self, queuer: PgQueuer) -> None:
         rt = self.runtime
+        entrypoints: dict[str, JobHandler[Any]] = {}
         for name, handler in self.registry.entrypoints.items():
 
-            async def run_job(job: Job, handler: JobHandler = handler, name: str = name) -> None:
+            async def in_units(_rt: Runtime, payload: dict[str, Any], h: Any = handler) -> None:
+                await run_in_units(_rt, h, payload)
+
+            entrypoints[name] = in_units
+        entrypoints.update(self.engine.entrypoints)
+        for name, entry in entrypoints.items():
+
+            async def run_job(job: Job, handler: JobHandler[Any] = entry, name: str = name) -> None:
                 payload = orjson.loads(job.payload) if job.payload else {}
                 try:
                     await handler(rt, payload)
@@ -104,10 +85,18 @@ class JobRunner:
                     raise
 
             queuer.entrypoint(name)(run_job)
+        schedules: dict[str, tuple[str, ScheduleHandler[Any]]] = {}
         for name, (cron, schedule_handler) in self.registry.schedules.items():
 
+            async def scheduled_in_units(_rt: Runtime, h: Any = schedule_handler) -> None:
+                await run_in_units(_rt, h)
+
+            schedules[name] = (cron, scheduled_in_units)
+        schedules.update(self.engine.schedules)
+        for name, (cron, scheduled) in schedules.items():
+
             async def run_schedule(
-                _schedule: Any, handler: ScheduleHandler = schedule_handler
+                _schedule: Any, handler: ScheduleHandler[Any] = scheduled
             ) -> None:
                 await handler(rt)
 
@@ -134,8 +123,7 @@ class JobRunner:
                         await connection.close()
 
     def start(self) -> None:
-        _load_features()
-        if self.registry.entrypoints or self.registry.schedules:
+        if self.registry.entrypoints or self.registry.schedules or self.engine.entrypoints:
             self._task = asyncio.create_task(self._run_forever())
 
     async def stop(self) -> None:

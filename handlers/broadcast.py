@@ -17,7 +17,6 @@ import uuid
 from collections import Counter
 from zoneinfo import ZoneInfo
 
-from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
 from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
 from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
@@ -25,6 +24,7 @@ from bot.templates import templates_for
 from db.queries import broadcasts as q
 from handlers import menu
 from handlers.base import Conversation, Turn, parse_uuid
+from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
 
 INVITE_PREFIX = "invite-"
 STATUS_SHOWN = 5

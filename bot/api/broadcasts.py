@@ -16,11 +16,11 @@ from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid, require_owner
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
-from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
 from bot.runtime import Runtime, runtime_of
 from bot.templates import templates_for
 from db.queries import admin as admin_q
 from db.queries import broadcasts as q
+from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast
 
 router = APIRouter(tags=["broadcasts"], route_class=ApiRoute)
 

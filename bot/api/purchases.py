@@ -16,7 +16,7 @@ from bot.payments import upi
 from bot.payments.events import Refunded, minor_units
 from bot.runtime import Runtime, runtime_of
 from db.queries import payments as payments_q
-from handlers import payments
+from handlers import settlement
 
 router = APIRouter(prefix="/purchases", tags=["purchases"], route_class=ApiRoute)
 
@@ -101,7 +101,7 @@ async def confirm(
         purchase = await payments_q.get_purchase(session, purchase_id)
         if purchase is None:
             raise HTTPException(404, "no such purchase")
-        outcome = await payments.confirm_by_admin(
+        outcome = await settlement.confirm_by_admin(
             session, rt.settings, purchase, payment_ref=given.payment_ref, method=given.method
         )
         await payments_q.record_audit(
@@ -138,7 +138,7 @@ async def refund_by_hand(
         if purchase is None:
             raise HTTPException(404, "no such purchase")
         paid = minor_units(purchase.final_amount, purchase.currency)
-        outcome = await payments.settle(
+        outcome = await settlement.settle(
             session,
             rt.settings,
             Refunded(

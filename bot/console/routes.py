@@ -27,7 +27,6 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
-from bot.broadcasts import BroadcastSettings, preview_replies
 from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
@@ -51,6 +50,7 @@ from db.queries import catalog as catalog_q
 from db.queries import console as q
 from db.queries import payments as payments_q
 from db.queries import quiz as quiz_q
+from handlers.broadcasting import BroadcastSettings, preview_replies
 from handlers.catalog import LEVELS, price_line
 from handlers.categories import CATEGORIES
 from handlers.quiz import question_reply

@@ -1,7 +1,7 @@
 """Payment gateway callbacks (POST /webhooks/razorpay), and the static UPI QR and pay page.
 
 Thin routes: the signature is checked in a Depends class, the gateway's body
-becomes our event in bot.payments.razorpay, and handlers.payments settles it,
+becomes our event in bot.payments.razorpay, and handlers.settlement settles it,
 all of one delivery in one transaction.
 """
 
@@ -20,7 +20,7 @@ from bot.i18n import _, format_money, use_language
 from bot.payments import razorpay, upi
 from bot.runtime import Runtime, RuntimeDep, runtime_of
 from db.queries import payments as payments_q
-from handlers import payments
+from handlers import settlement
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def razorpay_webhook(request: Request, body: SignedBody, rt: RuntimeDep) -
         if not await payments_q.record_gateway_event(session, razorpay.PROVIDER, event_id):
             return Response(status_code=200)
         if event is not None:
-            await payments.settle(session, rt.settings, event)
+            await settlement.settle(session, rt.settings, event)
     return Response(status_code=200)
 
 
