@@ -18,7 +18,8 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.runtime import Runtime, runtime_of
 from bot.templates import templates_for
-from db.queries import admin as admin_q
+from db.queries import audit as audit_q
+from db.queries import authoring as authoring_q
 from db.queries import broadcasts as q
 from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast
 
@@ -83,7 +84,7 @@ def _out(broadcast: q.BroadcastRow, counts: q.Counts, policy: BroadcastSettings)
 
 
 async def _course_of_actor(session: AsyncSession, actor: Actor, course_id: uuid.UUID) -> None:
-    exists, owner = await admin_q.content_owner(session, "courses", course_id)
+    exists, owner = await authoring_q.content_owner(session, "courses", course_id)
     if not exists:
         raise invalid("course_id", "no such course", str(course_id))
     require_owner(actor, exists, owner, "course")
@@ -95,7 +96,7 @@ async def _broadcast_of_actor(
     broadcast = await q.get_broadcast(session, broadcast_id)
     if broadcast is None:
         raise HTTPException(404, "no such broadcast")
-    _exists, owner = await admin_q.content_owner(session, "courses", broadcast.course_id)
+    _exists, owner = await authoring_q.content_owner(session, "courses", broadcast.course_id)
     me = instructor_of(actor)
     # The course's current owner only: an instructor who wrote it but no longer owns
     # the course (it was handed to someone else) may neither read nor cancel it.
@@ -150,7 +151,7 @@ async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
                 f"at most {limit.limit} broadcasts an hour",
                 headers={"Retry-After": str(limit.retry_after_s)},
             ) from limit
-        await admin_q.audit(
+        await audit_q.audit(
             session,
             actor=actor.name,
             action="broadcast.create",
@@ -209,7 +210,7 @@ async def cancel_broadcast(broadcast_id: uuid.UUID, request: Request, actor: Cur
     async with runtime_of(request).sessionmaker() as session, session.begin():
         await _broadcast_of_actor(session, actor, broadcast_id)
         withdrawn = await q.cancel_broadcast(session, broadcast_id, "cancelled")
-        await admin_q.audit(
+        await audit_q.audit(
             session,
             actor=actor.name,
             action="broadcast.cancel",
@@ -232,7 +233,7 @@ async def course_audience(course_id: uuid.UUID, request: Request, actor: Current
 async def audience_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> dict[str, Any]:
     """Who a broadcast to the course would reach now, per channel and language; who not."""
     async with rt.sessionmaker() as session:
-        exists, owner = await admin_q.content_owner(session, "courses", course_id)
+        exists, owner = await authoring_q.content_owner(session, "courses", course_id)
         require_owner(actor, exists, owner, "course")
         groups = await q.audience(
             session, course_id, template_languages=list(templates_for(rt.settings, "broadcast"))

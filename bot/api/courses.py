@@ -36,7 +36,8 @@ from bot.api.storable import INT4_MAX, INT4_MIN, OFFSET_MAX, StorableText
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
 from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from db.queries import audit as audit_q
+from db.queries import authoring as authoring_q
 
 router = APIRouter(route_class=ApiRoute)
 
@@ -207,7 +208,7 @@ class BadgeIn(ContentIn):
 
 @dataclass(frozen=True)
 class Resource:
-    name: str  # the URL segment, and the key of db.queries.admin.CONTENT
+    name: str  # the URL segment, and the key of db.queries.authoring.CONTENT
     singular: str
     model: type[BaseModel]
     # (body field, parent resource): a lesson's course, a question's quiz…
@@ -280,7 +281,7 @@ async def _check_parent(
         return
     field, parent_name = resource.parent
     parent = _BY_NAME[parent_name]
-    exists, owner = await q.content_owner(session, parent_name, values[field])
+    exists, owner = await authoring_q.content_owner(session, parent_name, values[field])
     if not exists:
         raise invalid(field, f"no such {parent.singular}", str(values[field]))
     require_owner(actor, exists, owner, parent.singular)
@@ -291,7 +292,7 @@ async def _check_references(
 ) -> None:
     """A quiz's lesson must be of the quiz's course."""
     if resource.name == "quizzes" and values.get("lesson_id") is not None:
-        lesson = await q.get_content(session, "lessons", values["lesson_id"])
+        lesson = await authoring_q.get_content(session, "lessons", values["lesson_id"])
         if lesson is None or lesson["course_id"] != values["course_id"]:
             raise invalid("lesson_id", "not a lesson of this course", str(values["lesson_id"]))
 
@@ -320,19 +321,19 @@ async def create_content(
         await _check_parent(session, actor, resource, values)
         await _check_references(session, actor, resource, values)
         if "order_index" in values and values["order_index"] is None and resource.parent:
-            values["order_index"] = await q.next_order_index(
+            values["order_index"] = await authoring_q.next_order_index(
                 session, resource.name, values[resource.parent[0]]
             )
         if resource.publishable:
             values["is_published"] = False
         try:
             async with session.begin_nested():
-                row = await q.insert_content(session, resource.name, values)
+                row = await authoring_q.insert_content(session, resource.name, values)
         except IntegrityError as exc:
             raise _integrity(exc) from exc
         if resource.name == "lessons":
-            await q.refresh_lesson_count(session, values["course_id"])
-        await q.audit(
+            await authoring_q.refresh_lesson_count(session, values["course_id"])
+        await audit_q.audit(
             session,
             actor=actor.name,
             action=f"{resource.singular}.create",
@@ -361,7 +362,7 @@ async def list_content(
     """Rows of one kind `actor` may see: an instructor's own, everything for the admin."""
     filters = {resource.parent[0]: parent} if resource.parent and parent else {}
     async with rt.sessionmaker() as session:
-        return await q.list_content(
+        return await authoring_q.list_content(
             session,
             resource.name,
             owner=instructor_of(actor),
@@ -395,13 +396,13 @@ async def _owned_row(
 ) -> dict[str, Any]:
     if write:
         _may_write(actor, resource)
-    exists, owner = await q.content_owner(session, resource.name, row_id)
-    if resource.admin_only or q.CONTENT[resource.name].owner is None:
+    exists, owner = await authoring_q.content_owner(session, resource.name, row_id)
+    if resource.admin_only or authoring_q.CONTENT[resource.name].owner is None:
         if not exists:
             raise HTTPException(404, f"no such {resource.singular}")
     else:
         require_owner(actor, exists, owner, resource.singular)
-    row = await q.get_content(session, resource.name, row_id)
+    row = await authoring_q.get_content(session, resource.name, row_id)
     if row is None:
         raise HTTPException(404, f"no such {resource.singular}")
     return row
@@ -451,12 +452,12 @@ async def update_content(
         await _check_references(session, actor, resource, resource.to_row(body))
         try:
             async with session.begin_nested():
-                row = await q.update_content(session, resource.name, row_id, values)
+                row = await authoring_q.update_content(session, resource.name, row_id, values)
         except IntegrityError as exc:
             raise _integrity(exc) from exc
         if row is None:
             raise HTTPException(404, f"no such {resource.singular}")
-        await q.audit(
+        await audit_q.audit(
             session,
             actor=actor.name,
             action=f"{resource.singular}.update",
@@ -492,8 +493,8 @@ async def change_publication(
     """Publish, unpublish or archive one row as `actor`."""
     async with rt.sessionmaker() as session, session.begin():
         await _owned_row(session, actor, resource, row_id, write=True)
-        row = await q.set_publication(session, resource.name, row_id, action)
-        await q.audit(
+        row = await authoring_q.set_publication(session, resource.name, row_id, action)
+        await audit_q.audit(
             session,
             actor=actor.name,
             action=f"{resource.singular}.{action}",

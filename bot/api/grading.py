@@ -18,7 +18,8 @@ from bot.api.storable import StorableText
 from bot.i18n import _, format_number, use_language
 from bot.messages import Reply
 from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from db.queries import audit as audit_q
+from db.queries import grading as grading_q
 from db.queries import outbox
 from db.queries import quiz as quiz_q
 
@@ -51,7 +52,7 @@ class EssayOut(BaseModel):
     answered_at: dt.datetime | None
 
     @classmethod
-    def of(cls, answer: q.EssayAnswer) -> EssayOut:
+    def of(cls, answer: grading_q.EssayAnswer) -> EssayOut:
         return cls(
             answer_id=answer.answer_id,
             attempt_id=answer.attempt_id,
@@ -102,13 +103,13 @@ async def essays_to_grade(
 ) -> Any:
     """Ungraded essay answers of the caller's courses, oldest first."""
     async with runtime_of(request).sessionmaker() as session:
-        answers = await q.essays_to_grade(
+        answers = await grading_q.essays_to_grade(
             session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
         )
     return [EssayOut.of(answer) for answer in answers]
 
 
-def _graded_reply(answer: q.EssayAnswer, points: int) -> Reply:
+def _graded_reply(answer: grading_q.EssayAnswer, points: int) -> Reply:
     """What the farmer reads when their essay has been graded."""
     return Reply(
         _("📝 Your answer in “{quiz}” has been graded: {points} of {possible} points.").format(
@@ -128,7 +129,7 @@ async def grade(
     API and the console both grade through here."""
     me = instructor_of(actor)
     async with rt.sessionmaker() as session, session.begin():
-        answer = await q.essay_answer(session, answer_id)
+        answer = await grading_q.essay_answer(session, answer_id)
         if answer is None:
             raise HTTPException(404, "no such essay answer")
         if me is not None and answer.instructor_id != me:
@@ -140,8 +141,10 @@ async def grade(
             if body.is_correct is not None
             else body.points > 0 and 2 * body.points >= answer.max_points
         )
-        score = await q.grade_essay(session, answer, is_correct=is_correct, points=body.points)
-        await q.audit(
+        score = await grading_q.grade_essay(
+            session, answer, is_correct=is_correct, points=body.points
+        )
+        await audit_q.audit(
             session,
             actor=actor.name,
             action="essay.grade",
@@ -159,7 +162,7 @@ async def grade(
             await outbox.queue_for_user(
                 session, answer.user_id, [reply.to_json()], kind="notification"
             )
-        graded = await q.essay_answer(session, answer_id)
+        graded = await grading_q.essay_answer(session, answer_id)
         assert graded is not None
     return Graded(
         answer=EssayOut.of(graded),

@@ -21,7 +21,8 @@ from bot.api.auth import Actor, AdminActor
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from db.queries import audit as audit_q
+from db.queries import instructors as instructors_q
 from handlers.broadcast import INVITE_PREFIX, token_hash
 
 router = APIRouter(prefix="/instructors", tags=["instructors"], route_class=ApiRoute)
@@ -55,7 +56,7 @@ class InstructorOut(BaseModel):
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, row: q.InstructorRow) -> InstructorOut:
+    def of(cls, row: instructors_q.InstructorRow) -> InstructorOut:
         return cls(
             id=row.id,
             display_name=row.display_name,
@@ -89,7 +90,7 @@ class NewInstructorOut(BaseModel):
 
 async def _invite(rt: Runtime, session: AsyncSession, user_id: uuid.UUID, hours: int) -> InviteOut:
     secret = secrets.token_urlsafe(24)  # 32 URL-safe characters: fits Telegram's 64
-    _id, expires_at = await q.add_invite(
+    _id, expires_at = await instructors_q.add_invite(
         session, user_id=user_id, token_hash=token_hash(secret), valid_for=dt.timedelta(hours=hours)
     )
     payload = INVITE_PREFIX + secret
@@ -106,14 +107,14 @@ async def _invite(rt: Runtime, session: AsyncSession, user_id: uuid.UUID, hours:
 
 async def _token(session: AsyncSession, user_id: uuid.UUID, label: str | None) -> TokenOut:
     secret = "kli_" + secrets.token_urlsafe(32)
-    token_id, created_at = await q.add_token(
+    token_id, created_at = await instructors_q.add_token(
         session, user_id=user_id, token_hash=token_hash(secret), label=label
     )
     return TokenOut(id=token_id, token=secret, label=label, created_at=created_at)
 
 
-async def _existing(session: AsyncSession, instructor_id: uuid.UUID) -> q.InstructorRow:
-    row = await q.get_instructor(session, instructor_id)
+async def _existing(session: AsyncSession, instructor_id: uuid.UUID) -> instructors_q.InstructorRow:
+    row = await instructors_q.get_instructor(session, instructor_id)
     if row is None:
         raise HTTPException(404, "no such instructor")
     return row
@@ -132,7 +133,7 @@ async def new_instructor(rt: Runtime, actor: Actor, body: InstructorIn) -> NewIn
     if not actor.is_admin:
         raise HTTPException(403, "admin only")
     async with rt.sessionmaker() as session, session.begin():
-        row = await q.create_instructor(
+        row = await instructors_q.create_instructor(
             session, display_name=body.display_name, language=body.language
         )
         token = await _token(session, row.id, body.token_label)
@@ -151,7 +152,7 @@ async def all_instructors(rt: Runtime, actor: Actor) -> list[InstructorOut]:
     if not actor.is_admin:
         raise HTTPException(403, "admin only")
     async with rt.sessionmaker() as session:
-        return [InstructorOut.of(row) for row in await q.list_instructors(session)]
+        return [InstructorOut.of(row) for row in await instructors_q.list_instructors(session)]
 
 
 @router.get("/{instructor_id}", response_model=InstructorOut)
@@ -201,7 +202,7 @@ async def revoke_token(
 ) -> None:
     """Revoke a token: it gets 401 from now on."""
     async with runtime_of(request).sessionmaker() as session, session.begin():
-        if not await q.revoke_token(session, user_id=instructor_id, token_id=token_id):
+        if not await instructors_q.revoke_token(session, user_id=instructor_id, token_id=token_id):
             raise HTTPException(404, "no such live token")
         await _audit(session, actor, "instructor.revoke", instructor_id, {"token": str(token_id)})
 
@@ -209,4 +210,6 @@ async def revoke_token(
 async def _audit(
     session: AsyncSession, actor: Actor, action: str, subject: uuid.UUID, detail: dict[str, str]
 ) -> None:
-    await q.audit(session, actor=actor.name, action=action, subject=str(subject), detail=detail)
+    await audit_q.audit(
+        session, actor=actor.name, action=action, subject=str(subject), detail=detail
+    )

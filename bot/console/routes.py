@@ -45,9 +45,10 @@ from bot.console.forms import (
 from bot.console.render import bar_chart, render, week_label
 from bot.i18n import LANGUAGE_NAMES, _, format_money, use_language
 from bot.runtime import runtime_of
-from db.queries import admin as admin_q
 from db.queries import catalog as catalog_q
 from db.queries import console as q
+from db.queries import grading as grading_q
+from db.queries import instructors as instructors_q
 from db.queries import payments as payments_q
 from db.queries import quiz as quiz_q
 from handlers.broadcasting import BroadcastSettings, preview_replies
@@ -165,7 +166,7 @@ async def sign_in_with_token(request: Request, who: VisitorDep) -> Response:
         return response
     if given:
         async with rt.engine.connect() as conn:
-            owner = await admin_q.instructor_for_token(conn, auth.token_hash(given))
+            owner = await instructors_q.instructor_for_token(conn, auth.token_hash(given))
         if owner is not None:
             await auth.open_session(request, response, user_id=owner.user_id, role="instructor")
             return response
@@ -771,7 +772,7 @@ def _finished(report: dict[str, Any]) -> bool:
 async def grading_page(request: Request, who: SignedIn) -> Response:
     rt = runtime_of(request)
     async with rt.sessionmaker() as session:
-        essays = await admin_q.essays_to_grade(
+        essays = await grading_q.essays_to_grade(
             session, instructor_id=content.instructor_of(actor_of(who)), course_id=None, limit=50
         )
     graded = request.query_params.get("graded")
