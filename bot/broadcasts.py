@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.jobs import ENGINE_JOBS
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.templates import templates_for
 from db.queries import broadcasts as q
 from db.queries.jobs import enqueue
-from handlers import broadcasting
+from handlers import broadcasting, outreach
 from handlers.broadcasting import FAN_OUT_JOB, BroadcastSettings
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ async def fan_out(
                 upto=upto,
                 bodies=bodies,
                 template_bodies=templates,
-                template_languages=list(templates_for(settings, "broadcast")),
+                template_languages=list(outreach.templates(settings, "broadcast")),
             )
 
     chunks = await asyncio.gather(*(queue_range(after, upto) for after, upto in ranges))

@@ -38,10 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import LANGUAGES, _, use_language
 from bot.messages import Reply
 from bot.settings import Settings
-from bot.templates import templates_for
 from db.queries import broadcasts as q
 from db.queries import lessons as lessons_q
 from db.queries.jobs import enqueue
+from handlers import outreach
 from handlers.lessons import render_lesson
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ async def bodies_of(
             return None
     elif not broadcast.text:
         return None
-    sids = templates_for(settings, "broadcast")
+    sids = outreach.templates(settings, "broadcast")
     variables = orjson.dumps(
         {"1": broadcast.course_title, "2": broadcast.text or (lesson.title if lesson else "")}
     ).decode()

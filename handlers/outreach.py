@@ -1,6 +1,7 @@
 """Speaking to a farmer outside any turn of theirs: jobs, settlement, broadcasts.
 
-Two ways, by what the message is:
+Two ways, by what the message is (a broadcast, queued to thousands by SQL, takes
+its templates from here by the same rule):
 
 - `tell`: a message that stands alone (a reminder, a closed quiz's result, a badge,
   a payment link): queued to the farmer's address, with the approved WhatsApp
@@ -31,6 +32,12 @@ from handlers.base import Turn
 from handlers.numbering import MENU_KEY, MENU_LABELS_KEY, number_options, option_labels
 
 
+def templates(settings: Settings, kind: str) -> dict[str, str]:
+    """language → the approved WhatsApp template that may carry a message of this kind
+    outside the 24-hour window (a broadcast fans out by SQL, but by the same rule)."""
+    return templates_for(settings, kind)
+
+
 async def tell(
     session: AsyncSession,
     settings: Settings,
@@ -43,7 +50,7 @@ async def tell(
     """Queue messages of one kind to a farmer; how many were queued or held (0: no address)."""
     return await outbox.queue_for_user(
         session, user_id, [reply.to_json() for reply in replies], kind=kind,
-        templates=templates_for(settings, kind) if with_template else None,
+        templates=templates(settings, kind) if with_template else None,
     )  # fmt: skip
 
 

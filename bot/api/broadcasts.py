@@ -18,10 +18,10 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.runtime import UnitOfWork, runtime_of
 from bot.settings import Settings
-from bot.templates import templates_for
 from db.queries import audit as audit_q
 from db.queries import authoring as authoring_q
 from db.queries import broadcasts as q
+from handlers import outreach
 from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast
 
 router = APIRouter(tags=["broadcasts"], route_class=ApiRoute)
@@ -243,7 +243,7 @@ async def audience_of(
     exists, owner = await authoring_q.content_owner(session, "courses", course_id)
     require_owner(actor, exists, owner, "course")
     groups = await q.audience(
-        session, course_id, template_languages=list(templates_for(settings, "broadcast"))
+        session, course_id, template_languages=list(outreach.templates(settings, "broadcast"))
     )
     reach: dict[str, dict[str, int]] = {}
     skipped: dict[str, int] = {}
