@@ -4,6 +4,10 @@ A job is enqueued inside the transaction of the event that causes it (a quiz
 with a time limit, a purchase that may need reconciling, a broadcast), so it
 exists exactly when that event committed. Recurring work (daily reminders,
 reconciliation) is a pgqueuer schedule. Any number of processes may run jobs.
+
+The runner is a job's boundary: a feature's job (handlers.jobs.JOBS) gets one unit of
+work opened and committed here, and is called again in a fresh one while it says it
+has more to do. The engine's own jobs (ENGINE_JOBS) get the Runtime instead.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ T = TypeVar("T")
 
 # The engine's jobs (bot.broadcasts, bot.payments.links; bot.workers imports them):
 # they call a provider between transactions (commit, call, record) or run several
-# transactions side by side, so they get the Runtime and open their own. Every other job is a feature's, in handlers.jobs.JOBS.
+# transactions side by side, so they get the Runtime and open their own. Every other
+# job is a feature's, in handlers.jobs.JOBS.
 ENGINE_JOBS: JobRegistry[Runtime] = JobRegistry()
 
 
@@ -39,7 +44,9 @@ async def in_unit(runtime: Runtime, work: Callable[..., Awaitable[T]], *args: An
         return await work(Work(session, runtime.settings), *args, **kw)
 
 
-async def run_in_units(runtime: Runtime, work: Any, *args: Any) -> None:
+async def run_in_units(
+    runtime: Runtime, work: Callable[..., Awaitable[bool | None]], *args: Any
+) -> None:
     """Run a feature's job in one unit of work, committed here; again while it says
     there is more (a backlog done a batch per transaction)."""
     while True:
@@ -47,6 +54,20 @@ async def run_in_units(runtime: Runtime, work: Any, *args: Any) -> None:
             more = await work(Work(session, runtime.settings), *args)
         if not more:
             return
+
+
+def _in_units(handler: JobHandler[Work]) -> JobHandler[Runtime]:
+    async def run(runtime: Runtime, payload: dict[str, Any]) -> None:
+        await run_in_units(runtime, handler, payload)
+
+    return run
+
+
+def _scheduled_in_units(handler: ScheduleHandler[Work]) -> ScheduleHandler[Runtime]:
+    async def run(runtime: Runtime) -> None:
+        await run_in_units(runtime, handler)
+
+    return run
 
 
 class JobRunner:
@@ -66,17 +87,17 @@ class JobRunner:
 
     def _bind(self, queuer: PgQueuer) -> None:
         rt = self.runtime
-        entrypoints: dict[str, JobHandler[Any]] = {}
+        entrypoints: dict[str, JobHandler[Runtime]] = dict(self.engine.entrypoints)
         for name, handler in self.registry.entrypoints.items():
-
-            async def in_units(_rt: Runtime, payload: dict[str, Any], h: Any = handler) -> None:
-                await run_in_units(_rt, h, payload)
-
-            entrypoints[name] = in_units
-        entrypoints.update(self.engine.entrypoints)
+            entrypoints[name] = _in_units(handler)
+        schedules: dict[str, tuple[str, ScheduleHandler[Runtime]]] = dict(self.engine.schedules)
+        for name, (cron, scheduled) in self.registry.schedules.items():
+            schedules[name] = (cron, _scheduled_in_units(scheduled))
         for name, entry in entrypoints.items():
 
-            async def run_job(job: Job, handler: JobHandler[Any] = entry, name: str = name) -> None:
+            async def run_job(
+                job: Job, handler: JobHandler[Runtime] = entry, name: str = name
+            ) -> None:
                 payload = orjson.loads(job.payload) if job.payload else {}
                 try:
                     await handler(rt, payload)
@@ -85,18 +106,10 @@ class JobRunner:
                     raise
 
             queuer.entrypoint(name)(run_job)
-        schedules: dict[str, tuple[str, ScheduleHandler[Any]]] = {}
-        for name, (cron, schedule_handler) in self.registry.schedules.items():
-
-            async def scheduled_in_units(_rt: Runtime, h: Any = schedule_handler) -> None:
-                await run_in_units(_rt, h)
-
-            schedules[name] = (cron, scheduled_in_units)
-        schedules.update(self.engine.schedules)
-        for name, (cron, scheduled) in schedules.items():
+        for name, (cron, schedule_handler) in schedules.items():
 
             async def run_schedule(
-                _schedule: Any, handler: ScheduleHandler[Any] = scheduled
+                _schedule: Any, handler: ScheduleHandler[Runtime] = schedule_handler
             ) -> None:
                 await handler(rt)
 
