@@ -40,17 +40,21 @@ def templates(settings: Settings, kind: str) -> dict[str, str]:
 
 async def tell(
     session: AsyncSession,
-    settings: Settings,
+    settings: Settings | None,
     user_id: uuid.UUID,
     replies: Sequence[Reply],
     *,
     kind: str,
-    with_template: bool = True,
 ) -> int:
-    """Queue messages of one kind to a farmer; how many were queued or held (0: no address)."""
+    """Queue messages of one kind to a farmer; how many were queued or held (0: no address).
+
+    With `settings`, the kind's approved template carries them outside WhatsApp's
+    24-hour window; None sends them without one (a payment link the farmer just asked
+    for, a teacher's mark), so outside the window they are held with the reason.
+    """
     return await outbox.queue_for_user(
         session, user_id, [reply.to_json() for reply in replies], kind=kind,
-        templates=templates(settings, kind) if with_template else None,
+        templates=templates(settings, kind) if settings is not None else None,
     )  # fmt: skip
 
 

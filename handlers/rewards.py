@@ -8,8 +8,8 @@ lbname:show | lbname:hide ─► the farmer's name shown, or hidden again ("Farm
 The engine: `record_progress(session, user, event, subject, language=...)` runs
 in the caller's transaction (it only flushes) and returns one notification per
 badge newly earned. Inside a turn the caller adds them to the turn's replies;
-outside one (a job, a payment callback) it queues them with
-`outbox.queue_for_user(..., kind="badge")`. Either way they are queued
+outside one (a job, a payment callback) it queues them through
+`handlers.outreach` (kind "badge"). Either way they are queued
 in the same transaction as the event, so a failed send is retried, not lost.
 
 Points, once per reason and subject (points_ledger is unique on both, so a

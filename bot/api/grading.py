@@ -21,8 +21,8 @@ from bot.messages import Reply
 from bot.runtime import UnitOfWork
 from db.queries import audit as audit_q
 from db.queries import grading as grading_q
-from db.queries import outbox
 from db.queries import quiz as quiz_q
+from handlers import outreach
 
 router = APIRouter(prefix="/grading", tags=["grading"], route_class=ApiRoute)
 
@@ -162,7 +162,7 @@ async def grade(
                 reply = Reply(
                     reply.text + "\n" + _("Feedback: {feedback}").format(feedback=feedback)
                 )
-        await outbox.queue_for_user(session, answer.user_id, [reply.to_json()], kind="notification")
+        await outreach.tell(session, None, answer.user_id, [reply], kind="notification")
     graded = await grading_q.essay_answer(session, answer_id)
     assert graded is not None
     return Graded(

@@ -85,9 +85,7 @@ async def open_payment_link(runtime: Runtime, payload: dict[str, Any]) -> None:
                 else payments_down()
             )
         # The farmer just asked for it: inside WhatsApp's window, no template.
-        await outreach.tell(
-            session, settings, purchase.user_id, [reply], kind="payment", with_template=False
-        )
+        await outreach.tell(session, None, purchase.user_id, [reply], kind="payment")
 
 
 @ENGINE_JOBS.every(RECONCILE_JOB, "*/5 * * * *")
