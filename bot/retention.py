@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.jobs import JOBS
+from bot.jobs import run_in_units
 from bot.runtime import Runtime
 from db.queries import retention as q
+from handlers.jobs import JOBS, Work
 
 log = logging.getLogger(__name__)
 
@@ -30,41 +28,42 @@ RETENTION_JOB = "prune_old_rows"
 BATCH = 5_000
 
 
-async def _prune_table(runtime: Runtime, prune: Callable[[AsyncSession], Awaitable[int]]) -> int:
-    total = 0
-    while True:
-        async with runtime.sessionmaker() as session, session.begin():
-            pruned = await prune(session)
-        total += pruned
-        if pruned < BATCH:
-            return total
-
-
-async def prune_old_rows(runtime: Runtime, now: dt.datetime | None = None) -> dict[str, int]:
-    """Prune every table past its window; returns the rows pruned per table."""
-    settings = runtime.settings
+async def prune_batch(work: Work, now: dt.datetime | None = None) -> dict[str, int]:
+    """One batch of each table past its window; returns the rows pruned per table."""
+    settings = work.settings
     now = now or dt.datetime.now(dt.UTC)
     dedup_before = now - dt.timedelta(days=settings.retention_dedup_days)
     messages_before = now - dt.timedelta(days=settings.retention_messages_days)
-    pruned = {
-        "inbound_events": await _prune_table(
-            runtime,
-            lambda s: q.prune_inbound_events(s, before=dedup_before, limit=BATCH),
-        ),
-        "inbox": await _prune_table(
-            runtime, lambda s: q.prune_inbox(s, before=dedup_before, limit=BATCH)
-        ),
-        "outbound_messages": await _prune_table(
-            runtime,
-            lambda s: q.prune_outbound_messages(s, before=messages_before, limit=BATCH),
+    session = work.session
+    return {
+        "inbound_events": await q.prune_inbound_events(session, before=dedup_before, limit=BATCH),
+        "inbox": await q.prune_inbox(session, before=dedup_before, limit=BATCH),
+        "outbound_messages": await q.prune_outbound_messages(
+            session, before=messages_before, limit=BATCH
         ),
     }
-    if any(pruned.values()):
-        log.info("retention: pruned %s", pruned)
-    return pruned
+
+
+async def prune_old_rows(runtime: Runtime, now: dt.datetime | None = None) -> dict[str, int]:
+    """Prune every table past its window, a batch per transaction; the rows pruned per table."""
+    totals = {"inbound_events": 0, "inbox": 0, "outbound_messages": 0}
+
+    async def batch(work: Work) -> bool:
+        pruned = await prune_batch(work, now)
+        for table, count in pruned.items():
+            totals[table] += count
+        return any(count >= BATCH for count in pruned.values())
+
+    await run_in_units(runtime, batch)
+    if any(totals.values()):
+        log.info("retention: pruned %s", totals)
+    return totals
 
 
 @JOBS.every(RETENTION_JOB, "23 * * * *")
-async def prune_hourly(runtime: Runtime) -> None:
+async def prune_hourly(work: Work) -> bool:
     """Every hour at :23 (any one process runs it; pgqueuer schedules it once)."""
-    await prune_old_rows(runtime)
+    pruned = await prune_batch(work)
+    if any(pruned.values()):
+        log.info("retention: pruned %s", pruned)
+    return any(count >= BATCH for count in pruned.values())

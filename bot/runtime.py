@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.inbox import InboxRecorder
@@ -58,6 +58,30 @@ async def current_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+class RefusedAfterWork(HTTPException):
+    """A refusal that keeps what the request wrote: the attempt was audited, say."""
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one unit of work: a session in one transaction, committed when the
+    route returns and before its response is sent (scope "function"), rolled back when
+    it raises (except a RefusedAfterWork). Code below the route flushes, never commits."""
+    async with runtime_of(request).sessionmaker() as session:
+        await session.begin()
+        try:
+            yield session
+        except RefusedAfterWork:
+            await session.commit()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+UnitOfWork = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 
 
 def announce_channels(settings: Settings) -> list[str]:

@@ -19,12 +19,12 @@ from collections import deque
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
-from bot.broadcasts import BROADCAST_HEADROOM, BroadcastSettings
 from bot.channels.base import ChannelSender, SendResult
 from bot.messages import Reply
 from bot.settings import Settings
 from bot.wakeups import Listener
 from db.queries import outbox
+from handlers.broadcasting import BROADCAST_HEADROOM, BroadcastSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ Every template takes the message's text as variable 1 (see README for the sugges
 wording). TWILIO_BROADCAST_CONTENT_SID still works: it is the broadcast template for
 every language the file does not name.
 
-Which held messages go out when the farmer writes again (`RELEASED_ON_RETURN`):
+Which held messages go out when the farmer writes again (`RELEASED_ON_RETURN`,
+in db/queries/outbox.py):
 a badge and a payment confirmation are still true and still wanted a day later;
 a streak reminder is about a day that has passed, a closed quiz's result is on
 /progress, and a broadcast is the instructor's news of that moment, so those stay
@@ -30,7 +31,6 @@ from pathlib import Path
 import yaml
 
 from bot.settings import Settings
-from db.queries import outbox
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,6 @@ OUTBOUND_TEMPLATE_KIND = {
     "quiz_closed": "quiz_closed",
     "broadcast": "broadcast",
 }
-# Held outbound kinds sent when the farmer writes again, within RELEASE_WITHIN_DAYS.
-RELEASED_ON_RETURN = outbox.RELEASED_ON_RETURN
-RELEASE_WITHIN_DAYS = outbox.RELEASE_WITHIN_DAYS
 
 Templates = Mapping[str, Mapping[str, str]]
 

@@ -43,13 +43,11 @@ from db.engine import driver_connection, driver_connection_autocommit
 from db.queries import inbox as inbox_q
 from db.queries import turns as q
 from handlers.base import Turn
+from handlers.numbering import MENU_KEY, MENU_LABELS_KEY, number_options, option_labels
 from handlers.router import route
 
 log = logging.getLogger(__name__)
 
-MENU_KEY = "_menu"
-# The labels of that menu, so a number not on it can show the same choices again.
-MENU_LABELS_KEY = "_menu_labels"
 FLOOD_KEY = "_flood_notice_at"
 BATCH_FARMERS = 32
 PER_FARMER = 8
@@ -58,24 +56,6 @@ FLOOD_NOTICE_EVERY = dt.timedelta(minutes=1)
 IDLE_POLL_S = 1.0
 
 WakeSender = Callable[[str], None]
-
-
-def _number_options(replies: list[Reply]) -> tuple[list[Reply], list[str]]:
-    """Number the turn's options 1, 2, 3… across its replies; that is the new menu."""
-    numbered: list[Reply] = []
-    menu: list[str] = []
-    for reply in replies:
-        if reply.options:
-            numbered.append(reply.numbered(len(menu) + 1))
-            menu.extend(option.payload for option in reply.options)
-        else:
-            numbered.append(reply)
-    return numbered, menu
-
-
-def option_labels(replies: list[Reply]) -> list[str]:
-    """The labels of the menu `_number_options` numbers, in its order."""
-    return [option.label for reply in replies for option in reply.options]
 
 
 _TRANSIENT = (
@@ -136,7 +116,7 @@ async def _converse(
     handler = route(turn)
     with use_language(farmer.language):
         replies = await handler(turn)
-    replies, new_menu = _number_options(replies)
+    replies, new_menu = number_options(replies)
     saved = dict(turn.data)
     # Every answer replaces the menu: a question without options means typed
     # digits are an answer, not a choice from some older list.

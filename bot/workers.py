@@ -3,6 +3,10 @@ workers, the sender and the job runner, with the one LISTEN connection they shar
 
 from __future__ import annotations
 
+# The engine's jobs and the retention schedule register when their modules load.
+import bot.broadcasts
+import bot.payments.links
+import bot.retention  # noqa: F401
 from bot.jobs import JobRunner
 from bot.runtime import Runtime
 from bot.sender import Sender, build_sender

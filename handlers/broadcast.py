@@ -17,14 +17,13 @@ import uuid
 from collections import Counter
 from zoneinfo import ZoneInfo
 
-from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
 from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
 from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
-from bot.templates import templates_for
 from db.queries import broadcasts as q
-from handlers import menu
+from handlers import menu, outreach
 from handlers.base import Conversation, Turn, parse_uuid
+from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
 
 INVITE_PREFIX = "invite-"
 STATUS_SHOWN = 5
@@ -179,7 +178,7 @@ async def choose_lesson(turn: Turn) -> list[Reply]:
 
 async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
     """The message as farmers will see it, and who it will reach."""
-    with_template = list(templates_for(turn.settings, "broadcast"))
+    with_template = list(outreach.templates(turn.settings, "broadcast"))
     groups = await q.audience(turn.session, course.id, template_languages=with_template)
     reach: dict[str, Counter[str]] = {}
     missed: Counter[str] = Counter()

@@ -15,12 +15,9 @@ from bot.messages import Option, Reply, media_kind
 from db.queries import catalog as catalog_q
 from db.queries import lessons as q
 from db.queries import quiz as quiz_q
-from db.queries import roadmaps as roadmaps_q
-from handlers import rewards
+from handlers import completion, rewards
 from handlers.base import Conversation, Turn, bulleted, parse_uuid
-
-# Time a lesson can count towards learning hours: beyond this the farmer was in the field.
-MAX_LESSON_SECONDS = 30 * 60
+from handlers.quiz_offer import offer_quiz
 
 
 def _header(lesson: q.LessonView) -> str:
@@ -109,17 +106,9 @@ async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
     if lesson.content_type == "quiz":
         quiz = await _quiz_of(turn, lesson)
         if quiz is not None:
-            return badges + await _offer_quiz(turn, quiz)
+            return badges + await offer_quiz(turn, quiz)
     turn.goto("lesson", lesson=str(lesson.id))
     return [*badges, render_lesson(lesson)]
-
-
-async def _offer_quiz(turn: Turn, quiz: quiz_q.QuizInfo) -> list[Reply]:
-    # Quiz lessons hand over to the quiz conversation, which in turn finishes
-    # lessons through this module: the import waits until it is needed.
-    from handlers import quiz as quiz_conversation
-
-    return await quiz_conversation.offer_quiz(turn, quiz)
 
 
 async def _quiz_of(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo | None:
@@ -244,37 +233,26 @@ async def finish_lesson(
     if lesson.content_type == "quiz" and not quiz_done and lesson.progress_status != "completed":
         waiting = await _quiz_still_due(turn, lesson)
         if waiting is not None:
-            return await _offer_quiz(turn, waiting)
-    completion = await q.complete_lesson(
+            return await offer_quiz(turn, waiting)
+    done = await completion.complete_lesson(
         turn.session,
         turn.farmer.user_id,
         lesson.id,
         lesson.course_id,
-        max_seconds=MAX_LESSON_SECONDS,
+        language=turn.farmer.language,
     )
     replies: list[Reply] = []
     # Badge notifications go after what they celebrate and before the next lesson.
-    badges: list[Reply] = []
-    user_id, language = turn.farmer.user_id, turn.farmer.language
-    if completion.newly_completed:
-        badges += await rewards.record_progress(
-            turn.session, user_id, "lesson_completed", lesson.id, language=language
-        )
-    if completion.course_completed:
+    badges = done.badges
+    if done.completion.course_completed:
         turn.goto("idle")
-        badges += await rewards.record_progress(
-            turn.session, user_id, "course_completed", lesson.course_id, language=language
-        )
-        for roadmap in await roadmaps_q.advance_roadmaps(turn.session, turn.farmer.user_id):
+        for roadmap in done.roadmaps:
             replies.append(
                 Reply(
                     _("🗺️ You have finished the roadmap {title}. Wonderful work!").format(
                         title=f"{roadmap.emoji or ''} {roadmap.title}".strip()
                     )
                 )
-            )
-            badges += await rewards.record_progress(
-                turn.session, user_id, "roadmap_completed", roadmap.id, language=language
             )
         replies.append(
             Reply(

@@ -24,12 +24,11 @@ from bot.i18n import (
     format_number,
     use_language,
 )
-from bot.jobs import JOBS
 from bot.messages import Option, Reply
-from bot.runtime import Runtime
 from db.queries import privacy as q
 from handlers import menu
 from handlers.base import Conversation, Turn
+from handlers.jobs import JOBS, Work
 
 log = logging.getLogger(__name__)
 
@@ -231,21 +230,20 @@ async def erase(turn: Turn) -> list[Reply]:
     ]
 
 
-async def forget_erased_addresses(runtime: Runtime) -> int:
+async def forget_erased_addresses(work: Work) -> int:
     """Delete the addresses left behind by chat erasures, once their goodbye went out,
     and those of people who wrote but never agreed within NEVER_AGREED_DAYS."""
-    async with runtime.sessionmaker() as session, session.begin():
-        forgotten = await q.forget_erased_addresses(session)
-        forgotten += await q.forget_never_agreed(session, days=NEVER_AGREED_DAYS)
+    forgotten = await q.forget_erased_addresses(work.session)
+    forgotten += await q.forget_never_agreed(work.session, days=NEVER_AGREED_DAYS)
     if forgotten:
         log.info("erased addresses forgotten: %d", forgotten)
     return forgotten
 
 
 @JOBS.every(FORGET_JOB, FORGET_CRON)
-async def forget_erased_addresses_often(runtime: Runtime) -> None:
+async def forget_erased_addresses_often(work: Work) -> None:
     """The schedule: see forget_erased_addresses."""
-    await forget_erased_addresses(runtime)
+    await forget_erased_addresses(work)
 
 
 CONVERSATION = Conversation(

@@ -18,69 +18,17 @@ import random
 import uuid
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.i18n import _, format_number, format_percentage, ngettext, use_language
-from bot.jobs import JOBS, enqueue
 from bot.messages import Option, Reply
-from bot.runtime import Runtime
-from bot.templates import templates_for
 from db.queries import lessons as lessons_q
-from db.queries import outbox
 from db.queries import quiz as q
-from db.queries import roadmaps as roadmaps_q
-from handlers import grading, lessons, rewards
+from db.queries.jobs import enqueue
+from handlers import completion, grading, lessons, outreach, rewards
 from handlers.base import Conversation, Turn, parse_uuid
+from handlers.jobs import JOBS, Work
+from handlers.quiz_offer import offer_quiz, quiz_intro
 
 DEADLINE_JOB = "quiz_deadline"
-
-
-def _intro(quiz: q.QuizInfo, attempt_number: int, *, brief: bool = False) -> str:
-    lines = ["❓ " + quiz.title]
-    if not brief:
-        lines += [
-            ngettext("{count} question", "{count} questions", quiz.question_count).format(
-                count=format_number(quiz.question_count)
-            ),
-            _("To pass: {percent}").format(percent=format_percentage(quiz.passing_score)),
-        ]
-    lines.append(_("Attempt: {number}").format(number=format_number(attempt_number)))
-    if quiz.time_limit_minutes:
-        lines.append(
-            ngettext("Time limit: {count} minute", "Time limit: {count} minutes",
-                     quiz.time_limit_minutes).format(count=format_number(quiz.time_limit_minutes))
-        )  # fmt: skip
-    if quiz.description and not brief:
-        lines += ["", quiz.description]
-    return "\n".join(lines)
-
-
-async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> list[Reply]:
-    """Introduces a quiz; asks to start, or to resume or restart an unfinished attempt."""
-    open_attempt = await q.open_attempt(turn.session, turn.farmer.user_id, quiz.id)
-    if open_attempt is not None:
-        turn.goto("idle")
-        text = _("You started this quiz earlier and answered {done} of {total} questions.").format(
-            done=format_number(open_attempt.current_index),
-            total=format_number(open_attempt.total),
-        )
-        return [
-            Reply(
-                "❓ " + quiz.title + "\n" + text,
-                options=(
-                    Option(_("▶️ Resume"), f"qresume:{open_attempt.attempt_id}"),
-                    Option(_("🔄 Start again"), f"qstart:{quiz.id}"),
-                ),
-            )
-        ]
-    attempts = await q.count_attempts(turn.session, turn.farmer.user_id, quiz.id)
-    turn.goto("idle")
-    return [
-        Reply(
-            _intro(quiz, attempts + 1),
-            options=(Option(_("▶️ Start the quiz"), f"qstart:{quiz.id}"),),
-        )
-    ]
 
 
 def _not_available() -> list[Reply]:
@@ -184,7 +132,7 @@ async def start(turn: Turn) -> list[Reply]:
     state = await q.lock_attempt(turn.session, attempt_id)
     assert state is not None
     # The full intro was on screen a moment ago (offer_quiz): say only which attempt this is.
-    intro = Reply(_intro(quiz, number, brief=True))
+    intro = Reply(quiz_intro(quiz, number, brief=True))
     return [intro, await _ask(turn, state)]
 
 
@@ -380,72 +328,39 @@ def result_reply(quiz: q.QuizInfo, result: q.Result, *, expired: bool) -> Reply:
 
 
 @JOBS.job(DEADLINE_JOB)
-async def close_overdue_attempt(runtime: Runtime, payload: dict[str, object]) -> None:
+async def close_overdue_attempt(work: Work, payload: dict[str, object]) -> None:
     """The time limit passed: close the attempt and tell the farmer, even if they left."""
     attempt_id = parse_uuid(str(payload.get("attempt", "")))
     if attempt_id is None:
         return
-    async with runtime.sessionmaker() as session, session.begin():
-        state = await q.lock_attempt(session, attempt_id)
-        if state is None or state.status != "in_progress":
-            return  # answered in time, restarted or already closed
-        if not state.out_of_time:
-            assert state.deadline_at is not None
-            await enqueue(session, DEADLINE_JOB, payload, after=state.deadline_at - state.now)
-            return
-        quiz = state.quiz
-        result = await q.finish_attempt(session, attempt_id, "expired")
-        language = await q.user_language(session, state.user_id)
-        badges: list[Reply] = []
-        if result.passed:
-            badges += await rewards.record_progress(
-                session, state.user_id, "quiz_passed", quiz.id, language=language,
-                perfect=result.percentage >= 100,
-            )  # fmt: skip
-        if (result.passed or not quiz.is_required) and quiz.lesson_id and quiz.course_id:
-            completion = await lessons_q.complete_lesson(
-                session, state.user_id, quiz.lesson_id, quiz.course_id,
-                max_seconds=lessons.MAX_LESSON_SECONDS,
-            )  # fmt: skip
-            badges += await _reward_completion(session, state.user_id, quiz, completion, language)
-        with use_language(language):
-            reply = result_reply(quiz, result, expired=True)
-        # Two kinds, so each may go as its own approved template outside WhatsApp's window.
-        settings = runtime.settings
-        await outbox.queue_for_user(
-            session, state.user_id, [reply.to_json()], kind="quiz_closed",
-            templates=templates_for(settings, "quiz_closed"),
-        )  # fmt: skip
-        if badges:
-            await outbox.queue_for_user(
-                session, state.user_id, [badge.to_json() for badge in badges], kind="badge",
-                templates=templates_for(settings, "badge"),
-            )  # fmt: skip
-
-
-async def _reward_completion(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    quiz: q.QuizInfo,
-    completion: lessons_q.Completion,
-    language: str,
-) -> list[Reply]:
-    """Points and badges for a lesson (and course, and roadmaps) the deadline job completed."""
-    assert quiz.lesson_id is not None and quiz.course_id is not None
+    session = work.session
+    state = await q.lock_attempt(session, attempt_id)
+    if state is None or state.status != "in_progress":
+        return  # answered in time, restarted or already closed
+    if not state.out_of_time:
+        assert state.deadline_at is not None
+        await enqueue(session, DEADLINE_JOB, payload, after=state.deadline_at - state.now)
+        return
+    quiz = state.quiz
+    result = await q.finish_attempt(session, attempt_id, "expired")
+    language = await q.user_language(session, state.user_id)
     badges: list[Reply] = []
-    if completion.newly_completed:
+    if result.passed:
         badges += await rewards.record_progress(
-            session, user_id, "lesson_completed", quiz.lesson_id, language=language
+            session, state.user_id, "quiz_passed", quiz.id, language=language,
+            perfect=result.percentage >= 100,
+        )  # fmt: skip
+    if (result.passed or not quiz.is_required) and quiz.lesson_id and quiz.course_id:
+        done = await completion.complete_lesson(
+            session, state.user_id, quiz.lesson_id, quiz.course_id, language=language
         )
-    if completion.course_completed:
-        badges += await rewards.record_progress(
-            session, user_id, "course_completed", quiz.course_id, language=language
-        )
-        for roadmap in await roadmaps_q.advance_roadmaps(session, user_id):
-            badges += await rewards.record_progress(
-                session, user_id, "roadmap_completed", roadmap.id, language=language
-            )
-    return badges
+        badges += done.badges
+    with use_language(language):
+        reply = result_reply(quiz, result, expired=True)
+    # Two kinds, so each may go as its own approved template outside WhatsApp's window.
+    await outreach.tell(session, work.settings, state.user_id, [reply], kind="quiz_closed")
+    if badges:
+        await outreach.tell(session, work.settings, state.user_id, badges, kind="badge")
 
 
 CONVERSATION = Conversation(

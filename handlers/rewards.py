@@ -8,8 +8,8 @@ lbname:show | lbname:hide ─► the farmer's name shown, or hidden again ("Farm
 The engine: `record_progress(session, user, event, subject, language=...)` runs
 in the caller's transaction (it only flushes) and returns one notification per
 badge newly earned. Inside a turn the caller adds them to the turn's replies;
-outside one (a job, a payment callback) it queues them with
-`outbox.queue_for_user(..., kind="badge")`. Either way they are queued
+outside one (a job, a payment callback) it queues them through
+`handlers.outreach` (kind "badge"). Either way they are queued
 in the same transaction as the event, so a failed send is retried, not lost.
 
 Points, once per reason and subject (points_ledger is unique on both, so a
@@ -62,13 +62,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_number, ngettext, use_language
-from bot.jobs import JOBS
 from bot.messages import Option, Reply
-from bot.runtime import Runtime
-from bot.templates import templates_for
-from db.queries import outbox
 from db.queries import rewards as q
+from handlers import outreach
 from handlers.base import Conversation, Turn
+from handlers.jobs import JOBS, Work
 
 log = logging.getLogger(__name__)
 
@@ -376,36 +374,33 @@ def streak_reminder(streak_days: int) -> Reply:
     )
 
 
-async def remind_streaks(runtime: Runtime, *, today: dt.date | None = None) -> int:
-    """End the streaks of farmers who missed a day, then remind those about to miss one.
+async def remind_streaks(work: Work, *, today: dt.date | None = None) -> int:
+    """End the streaks of farmers who missed a day, then remind a batch of those about
+    to miss one.
 
-    Returns how many reminders were queued. Safe to run again the same day: each
-    farmer is reminded once a local day. `today` overrides the local date (tests).
+    Returns how many reminders were queued; a full batch (REMINDER_BATCH) means there
+    may be more. Safe to run again the same day: each farmer is reminded once a local
+    day. `today` overrides the local date (tests).
     """
-    async with runtime.sessionmaker() as session, session.begin():
-        await q.reset_broken_streaks(session, today=today)
+    session = work.session
+    await q.reset_broken_streaks(session, today=today)
+    due = await q.claim_streak_reminders(session, limit=REMINDER_BATCH, today=today)
     queued = 0
-    while True:
-        # A batch per transaction: a long run never holds one huge transaction open.
-        async with runtime.sessionmaker() as session, session.begin():
-            due = await q.claim_streak_reminders(session, limit=REMINDER_BATCH, today=today)
-            for farmer in due:
-                with use_language(farmer.language):
-                    reply = streak_reminder(farmer.streak_days)
-                queued += await outbox.queue_for_user(
-                    session, farmer.user_id, [reply.to_json()], kind="reminder",
-                    templates=templates_for(runtime.settings, "reminder"),
-                )  # fmt: skip
-        if len(due) < REMINDER_BATCH:
-            break
+    for farmer in due:
+        with use_language(farmer.language):
+            reply = streak_reminder(farmer.streak_days)
+        queued += await outreach.tell(
+            session, work.settings, farmer.user_id, [reply], kind="reminder"
+        )
     log.info("streak reminders queued: %d", queued)
     return queued
 
 
 @JOBS.every(REMINDER_JOB, REMINDER_CRON)
-async def streak_reminders(runtime: Runtime) -> None:
-    """The daily schedule: see remind_streaks."""
-    await remind_streaks(runtime)
+async def streak_reminders(work: Work) -> bool:
+    """The daily schedule, a batch per unit of work (a long run never holds one huge
+    transaction open): see remind_streaks."""
+    return await remind_streaks(work) >= REMINDER_BATCH
 
 
 CONVERSATION = Conversation(

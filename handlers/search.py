@@ -17,14 +17,13 @@ from __future__ import annotations
 import unicodedata
 
 from bot.i18n import _, format_number, ngettext
-from bot.jobs import JOBS
 from bot.messages import Option, Reply
 from bot.romanize import romanize
-from bot.runtime import Runtime
 from db.queries import search as q
 from handlers import start
 from handlers.base import Conversation, Turn
 from handlers.categories import CONTENT_LANGUAGE, category_options
+from handlers.jobs import JOBS, Work
 
 PAGE_SIZE = 5
 # Longer queries are cut: they are shown back to the farmer and kept in the state.
@@ -173,21 +172,18 @@ INDEX_JOB = "index_search_terms"
 
 
 @JOBS.job(INDEX_JOB)
-async def index_search_terms(runtime: Runtime, payload: dict[str, object]) -> None:
-    """Re-spell the catalogue items written since they were last spelled, a batch per commit."""
-    while True:
-        async with runtime.sessionmaker() as session, session.begin():
-            spelled = await q.index_stale_search_terms(session)
-        if spelled < q.INDEX_BATCH:
-            return
+async def index_search_terms(work: Work, payload: dict[str, object]) -> bool:
+    """Re-spell the catalogue items written since they were last spelled, a batch per
+    unit of work; more to do while a batch comes back full."""
+    return await q.index_stale_search_terms(work.session) >= q.INDEX_BATCH
 
 
 # A write whose trigger found a job already queued, which then ran before that
 # write committed, has no job of its own: this sweep spells it a minute later.
 @JOBS.every("index_search_terms_sweep", "* * * * *")
-async def sweep_search_terms(runtime: Runtime) -> None:
+async def sweep_search_terms(work: Work) -> bool:
     """Spell whatever is still stale, once a minute."""
-    await index_search_terms(runtime, {})
+    return await q.index_stale_search_terms(work.session) >= q.INDEX_BATCH
 
 
 CONVERSATION = Conversation(

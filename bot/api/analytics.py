@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import require_owner
 from bot.api.routing import ApiRoute
-from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from bot.runtime import UnitOfWork
+from db.queries import analytics as analytics_q
+from db.queries import authoring as authoring_q
 
 router = APIRouter(tags=["analytics"], route_class=ApiRoute)
 
@@ -65,20 +67,21 @@ def _rate(part: int, whole: int) -> float:
 
 
 @router.get("/courses/{course_id}/analytics", response_model=AnalyticsOut)
-async def course_analytics(course_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
+async def course_analytics(
+    course_id: uuid.UUID, request: Request, session: UnitOfWork, actor: CurrentActor
+) -> Any:
     """Enrolments, completion rate, quiz pass rates and drop-off by lesson of one course."""
-    return await analytics_of(runtime_of(request), actor, course_id)
+    return await analytics_of(session, actor, course_id)
 
 
-async def analytics_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> AnalyticsOut:
+async def analytics_of(session: AsyncSession, actor: Actor, course_id: uuid.UUID) -> AnalyticsOut:
     """One course's figures, for its instructor or the admin (403 for another's)."""
-    async with rt.sessionmaker() as session:
-        exists, owner = await q.content_owner(session, "courses", course_id)
-        require_owner(actor, exists, owner, "course")
-        enrolled = await q.enrolments(session, course_id)
-        quizzes = await q.quiz_stats(session, course_id)
-        lessons = await q.lesson_stats(session, course_id)
-        furthest = await q.furthest_lessons(session, course_id)
+    exists, owner = await authoring_q.content_owner(session, "courses", course_id)
+    require_owner(actor, exists, owner, "course")
+    enrolled = await analytics_q.enrolments(session, course_id)
+    quizzes = await analytics_q.quiz_stats(session, course_id)
+    lessons = await analytics_q.lesson_stats(session, course_id)
+    furthest = await analytics_q.furthest_lessons(session, course_id)
     # A farmer stopped at the first lesson after the furthest one they finished.
     stopped: dict[uuid.UUID, int] = {}
     for done, farmers in furthest.items():

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from db.queries import admin as admin_q
+from db.queries import instructors as instructors_q
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -44,7 +44,7 @@ async def current_actor(
     # Instructor tokens are stored as their SHA-256 only, issued by the admin.
     digest = hashlib.sha256(credentials.credentials.encode()).hexdigest()
     async with request.app.state.runtime.engine.connect() as conn:
-        owner = await admin_q.instructor_for_token(conn, digest)
+        owner = await instructors_q.instructor_for_token(conn, digest)
     if owner is not None:
         return Actor(
             name=f"instructor:{owner.user_id}", role="instructor", user_id=str(owner.user_id)

@@ -16,11 +16,13 @@ from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid, require_owner
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
-from bot.broadcasts import BroadcastSettings, TooManyBroadcasts, create_broadcast
-from bot.runtime import Runtime, runtime_of
-from bot.templates import templates_for
-from db.queries import admin as admin_q
+from bot.runtime import UnitOfWork, runtime_of
+from bot.settings import Settings
+from db.queries import audit as audit_q
+from db.queries import authoring as authoring_q
 from db.queries import broadcasts as q
+from handlers import outreach
+from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast
 
 router = APIRouter(tags=["broadcasts"], route_class=ApiRoute)
 
@@ -83,7 +85,7 @@ def _out(broadcast: q.BroadcastRow, counts: q.Counts, policy: BroadcastSettings)
 
 
 async def _course_of_actor(session: AsyncSession, actor: Actor, course_id: uuid.UUID) -> None:
-    exists, owner = await admin_q.content_owner(session, "courses", course_id)
+    exists, owner = await authoring_q.content_owner(session, "courses", course_id)
     if not exists:
         raise invalid("course_id", "no such course", str(course_id))
     require_owner(actor, exists, owner, "course")
@@ -95,7 +97,7 @@ async def _broadcast_of_actor(
     broadcast = await q.get_broadcast(session, broadcast_id)
     if broadcast is None:
         raise HTTPException(404, "no such broadcast")
-    _exists, owner = await admin_q.content_owner(session, "courses", broadcast.course_id)
+    _exists, owner = await authoring_q.content_owner(session, "courses", broadcast.course_id)
     me = instructor_of(actor)
     # The course's current owner only: an instructor who wrote it but no longer owns
     # the course (it was handed to someone else) may neither read nor cancel it.
@@ -105,16 +107,18 @@ async def _broadcast_of_actor(
 
 
 @router.post("/broadcasts", status_code=202, response_model=Accepted)
-async def start_broadcast(body: BroadcastIn, request: Request, actor: CurrentActor) -> Any:
+async def start_broadcast(
+    body: BroadcastIn, request: Request, session: UnitOfWork, actor: CurrentActor
+) -> Any:
     """Broadcast to a course: answers at once; a job queues it to every enrolled farmer.
 
     429 past the hourly limit per instructor (with Retry-After), 422 for a message
     that is too long or a lesson of another course, 403 for another instructor's course.
     """
-    return await start(runtime_of(request), actor, body)
+    return await start(session, actor, body)
 
 
-async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
+async def start(session: AsyncSession, actor: Actor, body: BroadcastIn) -> Accepted:
     """Check and create a broadcast as `actor`; a job fans it out (API and console)."""
     policy = BroadcastSettings()
     if body.text is not None and len(body.text) > policy.max_chars:
@@ -126,37 +130,36 @@ async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
         if send_at > dt.datetime.now(dt.UTC) + MAX_AHEAD:
             raise invalid("send_at", "at most 30 days ahead", send_at.isoformat())
     me = instructor_of(actor)
-    async with rt.sessionmaker() as session, session.begin():
-        await _course_of_actor(session, actor, body.course_id)
-        if body.lesson_id is not None:
-            lesson = await q.get_lesson_line(session, body.lesson_id)
-            if lesson is None or lesson.course_id != body.course_id:
-                raise invalid("lesson_id", "not a lesson of this course", str(body.lesson_id))
-        try:
-            created = await create_broadcast(
-                session,
-                policy,
-                course_id=body.course_id,
-                instructor_id=me,
-                created_by=actor.name,
-                source="api",
-                message=body.text,
-                lesson_id=body.lesson_id,
-                send_at=send_at,
-            )
-        except TooManyBroadcasts as limit:
-            raise HTTPException(
-                429,
-                f"at most {limit.limit} broadcasts an hour",
-                headers={"Retry-After": str(limit.retry_after_s)},
-            ) from limit
-        await admin_q.audit(
+    await _course_of_actor(session, actor, body.course_id)
+    if body.lesson_id is not None:
+        lesson = await q.get_lesson_line(session, body.lesson_id)
+        if lesson is None or lesson.course_id != body.course_id:
+            raise invalid("lesson_id", "not a lesson of this course", str(body.lesson_id))
+    try:
+        created = await create_broadcast(
             session,
-            actor=actor.name,
-            action="broadcast.create",
-            subject=str(created.id),
-            detail={"course": str(body.course_id), "lesson": str(body.lesson_id or "")},
+            policy,
+            course_id=body.course_id,
+            instructor_id=me,
+            created_by=actor.name,
+            source="api",
+            message=body.text,
+            lesson_id=body.lesson_id,
+            send_at=send_at,
         )
+    except TooManyBroadcasts as limit:
+        raise HTTPException(
+            429,
+            f"at most {limit.limit} broadcasts an hour",
+            headers={"Retry-After": str(limit.retry_after_s)},
+        ) from limit
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action="broadcast.create",
+        subject=str(created.id),
+        detail={"course": str(body.course_id), "lesson": str(body.lesson_id or "")},
+    )
     return Accepted(
         id=created.id,
         status="scheduled",
@@ -166,77 +169,82 @@ async def start(rt: Runtime, actor: Actor, body: BroadcastIn) -> Accepted:
 
 
 @router.get("/broadcasts/{broadcast_id}")
-async def get_broadcast(broadcast_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
+async def get_broadcast(
+    broadcast_id: uuid.UUID, request: Request, session: UnitOfWork, actor: CurrentActor
+) -> Any:
     """A broadcast and its counts: queued, sent, delivered, read, failed and skipped, with
     reasons; `receipts` says per channel whether delivery and reading are reported."""
-    return JSONResponse(await report(runtime_of(request), actor, broadcast_id))
+    return JSONResponse(await report(session, actor, broadcast_id))
 
 
-async def report(rt: Runtime, actor: Actor, broadcast_id: uuid.UUID) -> dict[str, Any]:
+async def report(session: AsyncSession, actor: Actor, broadcast_id: uuid.UUID) -> dict[str, Any]:
     """A broadcast `actor` may see, with its counts (404, or 403 for another's)."""
-    async with rt.sessionmaker() as session:
-        broadcast = await _broadcast_of_actor(session, actor, broadcast_id)
-        counts = await q.counts(session, broadcast)
+    broadcast = await _broadcast_of_actor(session, actor, broadcast_id)
+    counts = await q.counts(session, broadcast)
     return _out(broadcast, counts, BroadcastSettings())
 
 
 @router.get("/broadcasts")
 async def list_broadcasts(
     request: Request,
+    session: UnitOfWork,
     actor: CurrentActor,
     course_id: uuid.UUID | None = Query(None),
     limit: int = Query(20, ge=1, le=100),
 ) -> Any:
     """The newest broadcasts of the caller's courses, with their counts."""
-    return JSONResponse(await latest(runtime_of(request), actor, course_id, limit))
+    return JSONResponse(await latest(session, actor, course_id, limit))
 
 
 async def latest(
-    rt: Runtime, actor: Actor, course_id: uuid.UUID | None, limit: int
+    session: AsyncSession, actor: Actor, course_id: uuid.UUID | None, limit: int
 ) -> list[dict[str, Any]]:
     """The newest broadcasts of `actor`'s courses (all for the admin), with their counts."""
     policy = BroadcastSettings()
-    async with rt.sessionmaker() as session:
-        rows = await q.latest_broadcasts(
-            session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
-        )
-        return [_out(row, await q.counts(session, row), policy) for row in rows]
+    rows = await q.latest_broadcasts(
+        session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
+    )
+    return [_out(row, await q.counts(session, row), policy) for row in rows]
 
 
 @router.post("/broadcasts/{broadcast_id}/cancel")
-async def cancel_broadcast(broadcast_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
+async def cancel_broadcast(
+    broadcast_id: uuid.UUID, request: Request, session: UnitOfWork, actor: CurrentActor
+) -> Any:
     """Stop a broadcast: messages not sent yet are skipped with the reason "cancelled"."""
-    async with runtime_of(request).sessionmaker() as session, session.begin():
-        await _broadcast_of_actor(session, actor, broadcast_id)
-        withdrawn = await q.cancel_broadcast(session, broadcast_id, "cancelled")
-        await admin_q.audit(
-            session,
-            actor=actor.name,
-            action="broadcast.cancel",
-            subject=str(broadcast_id),
-            detail={"withdrawn": withdrawn},
-        )
-        broadcast = await q.get_broadcast(session, broadcast_id)
-        assert broadcast is not None
-        counts = await q.counts(session, broadcast)
+    await _broadcast_of_actor(session, actor, broadcast_id)
+    withdrawn = await q.cancel_broadcast(session, broadcast_id, "cancelled")
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action="broadcast.cancel",
+        subject=str(broadcast_id),
+        detail={"withdrawn": withdrawn},
+    )
+    broadcast = await q.get_broadcast(session, broadcast_id)
+    assert broadcast is not None
+    counts = await q.counts(session, broadcast)
     return JSONResponse(_out(broadcast, counts, BroadcastSettings()))
 
 
 @router.get("/courses/{course_id}/audience")
-async def course_audience(course_id: uuid.UUID, request: Request, actor: CurrentActor) -> Any:
+async def course_audience(
+    course_id: uuid.UUID, request: Request, session: UnitOfWork, actor: CurrentActor
+) -> Any:
     """Who a broadcast to this course would reach now, per channel and language, and who
     not (and why)."""
-    return JSONResponse(await audience_of(runtime_of(request), actor, course_id))
+    return JSONResponse(await audience_of(session, runtime_of(request).settings, actor, course_id))
 
 
-async def audience_of(rt: Runtime, actor: Actor, course_id: uuid.UUID) -> dict[str, Any]:
+async def audience_of(
+    session: AsyncSession, settings: Settings, actor: Actor, course_id: uuid.UUID
+) -> dict[str, Any]:
     """Who a broadcast to the course would reach now, per channel and language; who not."""
-    async with rt.sessionmaker() as session:
-        exists, owner = await admin_q.content_owner(session, "courses", course_id)
-        require_owner(actor, exists, owner, "course")
-        groups = await q.audience(
-            session, course_id, template_languages=list(templates_for(rt.settings, "broadcast"))
-        )
+    exists, owner = await authoring_q.content_owner(session, "courses", course_id)
+    require_owner(actor, exists, owner, "course")
+    groups = await q.audience(
+        session, course_id, template_languages=list(outreach.templates(settings, "broadcast"))
+    )
     reach: dict[str, dict[str, int]] = {}
     skipped: dict[str, int] = {}
     for group in groups:

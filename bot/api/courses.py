@@ -35,8 +35,9 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import INT4_MAX, INT4_MIN, OFFSET_MAX, StorableText
 from bot.content import REQUIREMENT_TYPES, Category, Level
 from bot.content import Question as ContentQuestion
-from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from bot.runtime import UnitOfWork
+from db.queries import audit as audit_q
+from db.queries import authoring as authoring_q
 
 router = APIRouter(route_class=ApiRoute)
 
@@ -207,7 +208,7 @@ class BadgeIn(ContentIn):
 
 @dataclass(frozen=True)
 class Resource:
-    name: str  # the URL segment, and the key of db.queries.admin.CONTENT
+    name: str  # the URL segment, and the key of db.queries.authoring.CONTENT
     singular: str
     model: type[BaseModel]
     # (body field, parent resource): a lesson's course, a question's quiz…
@@ -280,7 +281,7 @@ async def _check_parent(
         return
     field, parent_name = resource.parent
     parent = _BY_NAME[parent_name]
-    exists, owner = await q.content_owner(session, parent_name, values[field])
+    exists, owner = await authoring_q.content_owner(session, parent_name, values[field])
     if not exists:
         raise invalid(field, f"no such {parent.singular}", str(values[field]))
     require_owner(actor, exists, owner, parent.singular)
@@ -291,7 +292,7 @@ async def _check_references(
 ) -> None:
     """A quiz's lesson must be of the quiz's course."""
     if resource.name == "quizzes" and values.get("lesson_id") is not None:
-        lesson = await q.get_content(session, "lessons", values["lesson_id"])
+        lesson = await authoring_q.get_content(session, "lessons", values["lesson_id"])
         if lesson is None or lesson["course_id"] != values["course_id"]:
             raise invalid("lesson_id", "not a lesson of this course", str(values["lesson_id"]))
 
@@ -306,7 +307,7 @@ def _respond(row: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 async def create_content(
-    rt: Runtime, actor: Actor, resource: Resource, body: BaseModel
+    session: AsyncSession, actor: Actor, resource: Resource, body: BaseModel
 ) -> dict[str, Any]:
     """Create one row as `actor` (the API's and the console's one way to do it)."""
     _may_write(actor, resource)
@@ -316,42 +317,43 @@ async def create_content(
         if values.get(resource.owner_column) not in (None, me):
             raise HTTPException(403, f"an instructor cannot set {resource.owner_column}")
         values[resource.owner_column] = me
-    async with rt.sessionmaker() as session, session.begin():
-        await _check_parent(session, actor, resource, values)
-        await _check_references(session, actor, resource, values)
-        if "order_index" in values and values["order_index"] is None and resource.parent:
-            values["order_index"] = await q.next_order_index(
-                session, resource.name, values[resource.parent[0]]
-            )
-        if resource.publishable:
-            values["is_published"] = False
-        try:
-            async with session.begin_nested():
-                row = await q.insert_content(session, resource.name, values)
-        except IntegrityError as exc:
-            raise _integrity(exc) from exc
-        if resource.name == "lessons":
-            await q.refresh_lesson_count(session, values["course_id"])
-        await q.audit(
-            session,
-            actor=actor.name,
-            action=f"{resource.singular}.create",
-            subject=str(row["id"]),
-            detail={"title": row.get("title") or row.get("name") or row.get("question_text")},
+    await _check_parent(session, actor, resource, values)
+    await _check_references(session, actor, resource, values)
+    if "order_index" in values and values["order_index"] is None and resource.parent:
+        values["order_index"] = await authoring_q.next_order_index(
+            session, resource.name, values[resource.parent[0]]
         )
+    if resource.publishable:
+        values["is_published"] = False
+    try:
+        async with session.begin_nested():
+            row = await authoring_q.insert_content(session, resource.name, values)
+    except IntegrityError as exc:
+        raise _integrity(exc) from exc
+    if resource.name == "lessons":
+        await authoring_q.refresh_lesson_count(session, values["course_id"])
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action=f"{resource.singular}.create",
+        subject=str(row["id"]),
+        detail={"title": row.get("title") or row.get("name") or row.get("question_text")},
+    )
     return row
 
 
 def _create(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
-    async def create(request: Request, actor: Actor, body: BaseModel) -> JSONResponse:
-        return _respond(await create_content(runtime_of(request), actor, resource, body), 201)
+    async def create(
+        request: Request, session: UnitOfWork, actor: Actor, body: BaseModel
+    ) -> JSONResponse:
+        return _respond(await create_content(session, actor, resource, body), 201)
 
     _sign(create, body=resource.model)
     return create
 
 
 async def list_content(
-    rt: Runtime,
+    session: AsyncSession,
     actor: Actor,
     resource: Resource,
     parent: uuid.UUID | None,
@@ -360,22 +362,26 @@ async def list_content(
 ) -> list[dict[str, Any]]:
     """Rows of one kind `actor` may see: an instructor's own, everything for the admin."""
     filters = {resource.parent[0]: parent} if resource.parent and parent else {}
-    async with rt.sessionmaker() as session:
-        return await q.list_content(
-            session,
-            resource.name,
-            owner=instructor_of(actor),
-            filters=filters,
-            limit=limit,
-            offset=offset,
-        )
+    return await authoring_q.list_content(
+        session,
+        resource.name,
+        owner=instructor_of(actor),
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def _list(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def list_rows(
-        request: Request, actor: Actor, limit: int, offset: int, parent: uuid.UUID | None
+        request: Request,
+        session: UnitOfWork,
+        actor: Actor,
+        limit: int,
+        offset: int,
+        parent: uuid.UUID | None,
     ) -> JSONResponse:
-        rows = await list_content(runtime_of(request), actor, resource, parent, limit, offset)
+        rows = await list_content(session, actor, resource, parent, limit, offset)
         return JSONResponse(jsonable_encoder(rows))
 
     _sign(
@@ -395,82 +401,90 @@ async def _owned_row(
 ) -> dict[str, Any]:
     if write:
         _may_write(actor, resource)
-    exists, owner = await q.content_owner(session, resource.name, row_id)
-    if resource.admin_only or q.CONTENT[resource.name].owner is None:
+    exists, owner = await authoring_q.content_owner(session, resource.name, row_id)
+    if resource.admin_only or authoring_q.CONTENT[resource.name].owner is None:
         if not exists:
             raise HTTPException(404, f"no such {resource.singular}")
     else:
         require_owner(actor, exists, owner, resource.singular)
-    row = await q.get_content(session, resource.name, row_id)
+    row = await authoring_q.get_content(session, resource.name, row_id)
     if row is None:
         raise HTTPException(404, f"no such {resource.singular}")
     return row
 
 
 async def read_content(
-    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID
+    session: AsyncSession, actor: Actor, resource: Resource, row_id: uuid.UUID
 ) -> dict[str, Any]:
     """One row `actor` may see: 404 when there is none, 403 for another's."""
-    async with rt.sessionmaker() as session:
-        return await _owned_row(session, actor, resource, row_id, write=False)
+    return await _owned_row(session, actor, resource, row_id, write=False)
 
 
 def _get(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
-    async def get_row(request: Request, actor: Actor, row_id: uuid.UUID) -> JSONResponse:
-        return _respond(await read_content(runtime_of(request), actor, resource, row_id))
+    async def get_row(
+        request: Request, session: UnitOfWork, actor: Actor, row_id: uuid.UUID
+    ) -> JSONResponse:
+        return _respond(await read_content(session, actor, resource, row_id))
 
     _sign(get_row, row_id=uuid.UUID)
     return get_row
 
 
 async def update_content(
-    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID, patch: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    resource: Resource,
+    row_id: uuid.UUID,
+    patch: dict[str, Any],
 ) -> dict[str, Any]:
     """Apply a patch as `actor`: the whole row is validated, only the patch is written."""
-    async with rt.sessionmaker() as session, session.begin():
-        current = await _owned_row(session, actor, resource, row_id, write=True)
-        if resource.parent and resource.parent[0] in patch:
-            field = resource.parent[0]
-            if str(patch[field]) != str(current[field]):
-                raise invalid(field, "cannot be changed; create it anew instead", patch[field])
-        owner_column = resource.owner_column
-        if (
-            owner_column
-            and owner_column in patch
-            and not actor.is_admin
-            and str(patch[owner_column]) != str(current[owner_column])
-        ):
-            raise HTTPException(403, f"only the admin changes {owner_column}")
-        try:
-            body = resource.model.model_validate({**resource.from_row(current), **patch})
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from exc
-        values = resource.to_row(body, set(patch))
-        await _check_references(session, actor, resource, resource.to_row(body))
-        try:
-            async with session.begin_nested():
-                row = await q.update_content(session, resource.name, row_id, values)
-        except IntegrityError as exc:
-            raise _integrity(exc) from exc
-        if row is None:
-            raise HTTPException(404, f"no such {resource.singular}")
-        await q.audit(
-            session,
-            actor=actor.name,
-            action=f"{resource.singular}.update",
-            subject=str(row_id),
-            detail={"fields": sorted(values)},
-        )
+    current = await _owned_row(session, actor, resource, row_id, write=True)
+    if resource.parent and resource.parent[0] in patch:
+        field = resource.parent[0]
+        if str(patch[field]) != str(current[field]):
+            raise invalid(field, "cannot be changed; create it anew instead", patch[field])
+    owner_column = resource.owner_column
+    if (
+        owner_column
+        and owner_column in patch
+        and not actor.is_admin
+        and str(patch[owner_column]) != str(current[owner_column])
+    ):
+        raise HTTPException(403, f"only the admin changes {owner_column}")
+    try:
+        body = resource.model.model_validate({**resource.from_row(current), **patch})
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from exc
+    values = resource.to_row(body, set(patch))
+    await _check_references(session, actor, resource, resource.to_row(body))
+    try:
+        async with session.begin_nested():
+            row = await authoring_q.update_content(session, resource.name, row_id, values)
+    except IntegrityError as exc:
+        raise _integrity(exc) from exc
+    if row is None:
+        raise HTTPException(404, f"no such {resource.singular}")
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action=f"{resource.singular}.update",
+        subject=str(row_id),
+        detail={"fields": sorted(values)},
+    )
     return row
 
 
 def _update(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
     async def update_row(
-        request: Request, actor: Actor, row_id: uuid.UUID, patch: dict[str, Any]
+        request: Request,
+        session: UnitOfWork,
+        actor: Actor,
+        row_id: uuid.UUID,
+        patch: dict[str, Any],
     ) -> JSONResponse:
-        return _respond(await update_content(runtime_of(request), actor, resource, row_id, patch))
+        return _respond(await update_content(session, actor, resource, row_id, patch))
 
     _sign(
         update_row,
@@ -487,27 +501,26 @@ def _update(resource: Resource) -> Callable[..., Awaitable[JSONResponse]]:
 
 
 async def change_publication(
-    rt: Runtime, actor: Actor, resource: Resource, row_id: uuid.UUID, action: Publication
+    session: AsyncSession, actor: Actor, resource: Resource, row_id: uuid.UUID, action: Publication
 ) -> dict[str, Any]:
     """Publish, unpublish or archive one row as `actor`."""
-    async with rt.sessionmaker() as session, session.begin():
-        await _owned_row(session, actor, resource, row_id, write=True)
-        row = await q.set_publication(session, resource.name, row_id, action)
-        await q.audit(
-            session,
-            actor=actor.name,
-            action=f"{resource.singular}.{action}",
-            subject=str(row_id),
-            detail={},
-        )
+    await _owned_row(session, actor, resource, row_id, write=True)
+    row = await authoring_q.set_publication(session, resource.name, row_id, action)
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action=f"{resource.singular}.{action}",
+        subject=str(row_id),
+        detail={},
+    )
     return row or {}
 
 
 def _publication(resource: Resource, action: Publication) -> Callable[..., Awaitable[JSONResponse]]:
-    async def change(request: Request, actor: Actor, row_id: uuid.UUID) -> JSONResponse:
-        return _respond(
-            await change_publication(runtime_of(request), actor, resource, row_id, action)
-        )
+    async def change(
+        request: Request, session: UnitOfWork, actor: Actor, row_id: uuid.UUID
+    ) -> JSONResponse:
+        return _respond(await change_publication(session, actor, resource, row_id, action))
 
     _sign(change, row_id=uuid.UUID)
     return change
@@ -515,7 +528,7 @@ def _publication(resource: Resource, action: Publication) -> Callable[..., Await
 
 def _sign(endpoint: Callable[..., Any], **params: Any) -> None:
     """Give a generated endpoint the real types FastAPI reads: its body model, the
-    bearer dependency, the path and query parameters."""
+    bearer dependency, the request's unit of work, the path and query parameters."""
     signature = inspect.signature(endpoint)
     typed = []
     for name in signature.parameters:
@@ -524,6 +537,8 @@ def _sign(endpoint: Callable[..., Any], **params: Any) -> None:
             default: Any = inspect.Parameter.empty
         elif name == "actor":
             annotation, default = CurrentActor, inspect.Parameter.empty
+        elif name == "session":
+            annotation, default = UnitOfWork, inspect.Parameter.empty
         else:
             given = params[name]
             annotation, default = (

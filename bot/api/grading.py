@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor, CurrentActor
 from bot.api.courses import instructor_of, invalid
@@ -17,10 +18,11 @@ from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
 from bot.i18n import _, format_number, use_language
 from bot.messages import Reply
-from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
-from db.queries import outbox
+from bot.runtime import UnitOfWork
+from db.queries import audit as audit_q
+from db.queries import grading as grading_q
 from db.queries import quiz as quiz_q
+from handlers import outreach
 
 router = APIRouter(prefix="/grading", tags=["grading"], route_class=ApiRoute)
 
@@ -51,7 +53,7 @@ class EssayOut(BaseModel):
     answered_at: dt.datetime | None
 
     @classmethod
-    def of(cls, answer: q.EssayAnswer) -> EssayOut:
+    def of(cls, answer: grading_q.EssayAnswer) -> EssayOut:
         return cls(
             answer_id=answer.answer_id,
             attempt_id=answer.attempt_id,
@@ -96,19 +98,19 @@ class Graded(BaseModel):
 @router.get("/essays", response_model=list[EssayOut])
 async def essays_to_grade(
     request: Request,
+    session: UnitOfWork,
     actor: CurrentActor,
     course_id: uuid.UUID | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
 ) -> Any:
     """Ungraded essay answers of the caller's courses, oldest first."""
-    async with runtime_of(request).sessionmaker() as session:
-        answers = await q.essays_to_grade(
-            session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
-        )
+    answers = await grading_q.essays_to_grade(
+        session, instructor_id=instructor_of(actor), course_id=course_id, limit=limit
+    )
     return [EssayOut.of(answer) for answer in answers]
 
 
-def _graded_reply(answer: q.EssayAnswer, points: int) -> Reply:
+def _graded_reply(answer: grading_q.EssayAnswer, points: int) -> Reply:
     """What the farmer reads when their essay has been graded."""
     return Reply(
         _("📝 Your answer in “{quiz}” has been graded: {points} of {possible} points.").format(
@@ -122,45 +124,47 @@ def _graded_reply(answer: q.EssayAnswer, points: int) -> Reply:
 
 
 async def grade(
-    rt: Runtime, actor: Actor, answer_id: uuid.UUID, body: Grade, *, feedback: str | None = None
+    session: AsyncSession,
+    actor: Actor,
+    answer_id: uuid.UUID,
+    body: Grade,
+    *,
+    feedback: str | None = None,
 ) -> Graded:
     """Grade one essay answer (again, if need be) as `actor`, and tell the farmer; the
     API and the console both grade through here."""
     me = instructor_of(actor)
-    async with rt.sessionmaker() as session, session.begin():
-        answer = await q.essay_answer(session, answer_id)
-        if answer is None:
-            raise HTTPException(404, "no such essay answer")
-        if me is not None and answer.instructor_id != me:
-            raise HTTPException(403, "this answer is to another instructor's quiz")
-        if body.points > answer.max_points:
-            raise invalid("points", f"at most {answer.max_points}", body.points)
-        is_correct = (
-            body.is_correct
-            if body.is_correct is not None
-            else body.points > 0 and 2 * body.points >= answer.max_points
-        )
-        score = await q.grade_essay(session, answer, is_correct=is_correct, points=body.points)
-        await q.audit(
-            session,
-            actor=actor.name,
-            action="essay.grade",
-            subject=str(answer_id),
-            detail={"points": body.points, "is_correct": is_correct, "passed": score.passed},
-        )
-        if answer.user_id is not None:
-            # In the same transaction as the grade: the farmer hears of it exactly once.
-            with use_language(await quiz_q.user_language(session, answer.user_id)):
-                reply = _graded_reply(answer, body.points)
-                if feedback:
-                    reply = Reply(
-                        reply.text + "\n" + _("Feedback: {feedback}").format(feedback=feedback)
-                    )
-            await outbox.queue_for_user(
-                session, answer.user_id, [reply.to_json()], kind="notification"
-            )
-        graded = await q.essay_answer(session, answer_id)
-        assert graded is not None
+    answer = await grading_q.essay_answer(session, answer_id)
+    if answer is None:
+        raise HTTPException(404, "no such essay answer")
+    if me is not None and answer.instructor_id != me:
+        raise HTTPException(403, "this answer is to another instructor's quiz")
+    if body.points > answer.max_points:
+        raise invalid("points", f"at most {answer.max_points}", body.points)
+    is_correct = (
+        body.is_correct
+        if body.is_correct is not None
+        else body.points > 0 and 2 * body.points >= answer.max_points
+    )
+    score = await grading_q.grade_essay(session, answer, is_correct=is_correct, points=body.points)
+    await audit_q.audit(
+        session,
+        actor=actor.name,
+        action="essay.grade",
+        subject=str(answer_id),
+        detail={"points": body.points, "is_correct": is_correct, "passed": score.passed},
+    )
+    if answer.user_id is not None:
+        # In the same transaction as the grade: the farmer hears of it exactly once.
+        with use_language(await quiz_q.user_language(session, answer.user_id)):
+            reply = _graded_reply(answer, body.points)
+            if feedback:
+                reply = Reply(
+                    reply.text + "\n" + _("Feedback: {feedback}").format(feedback=feedback)
+                )
+        await outreach.tell(session, None, answer.user_id, [reply], kind="notification")
+    graded = await grading_q.essay_answer(session, answer_id)
+    assert graded is not None
     return Graded(
         answer=EssayOut.of(graded),
         attempt=AttemptScore(
@@ -175,9 +179,9 @@ async def grade(
 
 @router.post("/essays/{answer_id}", response_model=Graded)
 async def grade_essay(
-    answer_id: uuid.UUID, body: Grade, request: Request, actor: CurrentActor
+    answer_id: uuid.UUID, body: Grade, request: Request, session: UnitOfWork, actor: CurrentActor
 ) -> Any:
     """Grade one essay answer (again, if need be); the attempt's score, percentage and
     pass are computed anew the same way as when the farmer finished it. The farmer is
     told their points."""
-    return await grade(runtime_of(request), actor, answer_id, body, feedback=body.feedback)
+    return await grade(session, actor, answer_id, body, feedback=body.feedback)

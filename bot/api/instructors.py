@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.api.auth import Actor, AdminActor
 from bot.api.routing import ApiRoute
 from bot.api.storable import StorableText
-from bot.runtime import Runtime, runtime_of
-from db.queries import admin as q
+from bot.runtime import UnitOfWork, runtime_of
+from bot.settings import Settings
+from db.queries import audit as audit_q
+from db.queries import instructors as instructors_q
 from handlers.broadcast import INVITE_PREFIX, token_hash
 
 router = APIRouter(prefix="/instructors", tags=["instructors"], route_class=ApiRoute)
@@ -55,7 +57,7 @@ class InstructorOut(BaseModel):
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, row: q.InstructorRow) -> InstructorOut:
+    def of(cls, row: instructors_q.InstructorRow) -> InstructorOut:
         return cls(
             id=row.id,
             display_name=row.display_name,
@@ -87,13 +89,15 @@ class NewInstructorOut(BaseModel):
     invite: InviteOut
 
 
-async def _invite(rt: Runtime, session: AsyncSession, user_id: uuid.UUID, hours: int) -> InviteOut:
+async def _invite(
+    settings: Settings, session: AsyncSession, user_id: uuid.UUID, hours: int
+) -> InviteOut:
     secret = secrets.token_urlsafe(24)  # 32 URL-safe characters: fits Telegram's 64
-    _id, expires_at = await q.add_invite(
+    _id, expires_at = await instructors_q.add_invite(
         session, user_id=user_id, token_hash=token_hash(secret), valid_for=dt.timedelta(hours=hours)
     )
     payload = INVITE_PREFIX + secret
-    number = (rt.settings.twilio_whatsapp_from or "").removeprefix("whatsapp:").lstrip("+")
+    number = (settings.twilio_whatsapp_from or "").removeprefix("whatsapp:").lstrip("+")
     return InviteOut(
         start_payload=payload,
         start_command=f"/start {payload}",
@@ -106,14 +110,14 @@ async def _invite(rt: Runtime, session: AsyncSession, user_id: uuid.UUID, hours:
 
 async def _token(session: AsyncSession, user_id: uuid.UUID, label: str | None) -> TokenOut:
     secret = "kli_" + secrets.token_urlsafe(32)
-    token_id, created_at = await q.add_token(
+    token_id, created_at = await instructors_q.add_token(
         session, user_id=user_id, token_hash=token_hash(secret), label=label
     )
     return TokenOut(id=token_id, token=secret, label=label, created_at=created_at)
 
 
-async def _existing(session: AsyncSession, instructor_id: uuid.UUID) -> q.InstructorRow:
-    row = await q.get_instructor(session, instructor_id)
+async def _existing(session: AsyncSession, instructor_id: uuid.UUID) -> instructors_q.InstructorRow:
+    row = await instructors_q.get_instructor(session, instructor_id)
     if row is None:
         raise HTTPException(404, "no such instructor")
     return row
@@ -121,92 +125,110 @@ async def _existing(session: AsyncSession, instructor_id: uuid.UUID) -> q.Instru
 
 @router.post("", status_code=201, response_model=NewInstructorOut)
 async def create_instructor(
-    body: InstructorIn, request: Request, actor: AdminActor
+    body: InstructorIn, request: Request, session: UnitOfWork, actor: AdminActor
 ) -> NewInstructorOut:
     """Create an instructor; returns their first API token and a chat invite link."""
-    return await new_instructor(runtime_of(request), actor, body)
+    return await new_instructor(session, runtime_of(request).settings, actor, body)
 
 
-async def new_instructor(rt: Runtime, actor: Actor, body: InstructorIn) -> NewInstructorOut:
+async def new_instructor(
+    session: AsyncSession, settings: Settings, actor: Actor, body: InstructorIn
+) -> NewInstructorOut:
     """The admin makes an instructor, with a token and an invite (API and console)."""
     if not actor.is_admin:
         raise HTTPException(403, "admin only")
-    async with rt.sessionmaker() as session, session.begin():
-        row = await q.create_instructor(
-            session, display_name=body.display_name, language=body.language
-        )
-        token = await _token(session, row.id, body.token_label)
-        invite = await _invite(rt, session, row.id, body.invite_valid_hours)
-        await _audit(session, actor, "instructor.create", row.id, {"name": body.display_name})
+    row = await instructors_q.create_instructor(
+        session, display_name=body.display_name, language=body.language
+    )
+    token = await _token(session, row.id, body.token_label)
+    invite = await _invite(settings, session, row.id, body.invite_valid_hours)
+    await _audit(session, actor, "instructor.create", row.id, {"name": body.display_name})
     return NewInstructorOut(instructor=InstructorOut.of(row), token=token, invite=invite)
 
 
 @router.get("", response_model=list[InstructorOut])
-async def list_instructors(request: Request, actor: AdminActor) -> list[InstructorOut]:
+async def list_instructors(
+    request: Request, session: UnitOfWork, actor: AdminActor
+) -> list[InstructorOut]:
     """Every instructor, with their course and token counts."""
-    return await all_instructors(runtime_of(request), actor)
+    return await all_instructors(session, actor)
 
 
-async def all_instructors(rt: Runtime, actor: Actor) -> list[InstructorOut]:
+async def all_instructors(session: AsyncSession, actor: Actor) -> list[InstructorOut]:
     if not actor.is_admin:
         raise HTTPException(403, "admin only")
-    async with rt.sessionmaker() as session:
-        return [InstructorOut.of(row) for row in await q.list_instructors(session)]
+    return [InstructorOut.of(row) for row in await instructors_q.list_instructors(session)]
 
 
 @router.get("/{instructor_id}", response_model=InstructorOut)
 async def get_instructor(
-    instructor_id: InstructorId, request: Request, actor: AdminActor
+    instructor_id: InstructorId, request: Request, session: UnitOfWork, actor: AdminActor
 ) -> InstructorOut:
     """One instructor."""
-    async with runtime_of(request).sessionmaker() as session:
-        return InstructorOut.of(await _existing(session, instructor_id))
+    return InstructorOut.of(await _existing(session, instructor_id))
 
 
 @router.post("/{instructor_id}/invites", status_code=201, response_model=InviteOut)
 async def create_invite(
-    instructor_id: InstructorId, body: InviteIn, request: Request, actor: AdminActor
+    instructor_id: InstructorId,
+    body: InviteIn,
+    request: Request,
+    session: UnitOfWork,
+    actor: AdminActor,
 ) -> InviteOut:
     """A new single-use chat invite (for a new phone, or when the last one expired)."""
-    return await new_invite(runtime_of(request), actor, instructor_id, body.valid_hours)
+    return await new_invite(
+        session, runtime_of(request).settings, actor, instructor_id, body.valid_hours
+    )
 
 
 async def new_invite(
-    rt: Runtime, actor: Actor, instructor_id: uuid.UUID, valid_hours: int
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    instructor_id: uuid.UUID,
+    valid_hours: int,
 ) -> InviteOut:
     if not actor.is_admin:
         raise HTTPException(403, "admin only")
-    async with rt.sessionmaker() as session, session.begin():
-        await _existing(session, instructor_id)
-        invite = await _invite(rt, session, instructor_id, valid_hours)
-        await _audit(session, actor, "instructor.invite", instructor_id, {})
+    await _existing(session, instructor_id)
+    invite = await _invite(settings, session, instructor_id, valid_hours)
+    await _audit(session, actor, "instructor.invite", instructor_id, {})
     return invite
 
 
 @router.post("/{instructor_id}/tokens", status_code=201, response_model=TokenOut)
 async def create_token(
-    instructor_id: InstructorId, body: TokenIn, request: Request, actor: AdminActor
+    instructor_id: InstructorId,
+    body: TokenIn,
+    request: Request,
+    session: UnitOfWork,
+    actor: AdminActor,
 ) -> TokenOut:
     """A new API token for the instructor; the old ones keep working until revoked."""
-    async with runtime_of(request).sessionmaker() as session, session.begin():
-        await _existing(session, instructor_id)
-        token = await _token(session, instructor_id, body.label)
-        await _audit(session, actor, "instructor.token", instructor_id, {"token": str(token.id)})
+    await _existing(session, instructor_id)
+    token = await _token(session, instructor_id, body.label)
+    await _audit(session, actor, "instructor.token", instructor_id, {"token": str(token.id)})
     return token
 
 
 @router.delete("/{instructor_id}/tokens/{token_id}", status_code=204)
 async def revoke_token(
-    instructor_id: InstructorId, token_id: uuid.UUID, request: Request, actor: AdminActor
+    instructor_id: InstructorId,
+    token_id: uuid.UUID,
+    request: Request,
+    session: UnitOfWork,
+    actor: AdminActor,
 ) -> None:
     """Revoke a token: it gets 401 from now on."""
-    async with runtime_of(request).sessionmaker() as session, session.begin():
-        if not await q.revoke_token(session, user_id=instructor_id, token_id=token_id):
-            raise HTTPException(404, "no such live token")
-        await _audit(session, actor, "instructor.revoke", instructor_id, {"token": str(token_id)})
+    if not await instructors_q.revoke_token(session, user_id=instructor_id, token_id=token_id):
+        raise HTTPException(404, "no such live token")
+    await _audit(session, actor, "instructor.revoke", instructor_id, {"token": str(token_id)})
 
 
 async def _audit(
     session: AsyncSession, actor: Actor, action: str, subject: uuid.UUID, detail: dict[str, str]
 ) -> None:
-    await q.audit(session, actor=actor.name, action=action, subject=str(subject), detail=detail)
+    await audit_q.audit(
+        session, actor=actor.name, action=action, subject=str(subject), detail=detail
+    )

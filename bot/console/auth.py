@@ -23,10 +23,11 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api.auth import Actor
 from bot.i18n import LANGUAGES
-from bot.runtime import runtime_of
+from bot.runtime import UnitOfWork, runtime_of
 from bot.settings import Settings
 from db.queries import console as q
 
@@ -113,14 +114,13 @@ def _language(request: Request, fallback: str) -> str:
     return asked if asked in LANGUAGES else (fallback if fallback in LANGUAGES else "en")
 
 
-async def visitor(request: Request) -> Visitor:
-    """Depends: who is at the browser. Cached per request by FastAPI."""
-    rt = runtime_of(request)
-    settings = rt.settings
+async def visitor(request: Request, session: UnitOfWork) -> Visitor:
+    """Depends: who is at the browser. Cached per request by FastAPI, as is the request's
+    unit of work it reads in (the route's own)."""
+    settings = runtime_of(request).settings
     secret = _session_secret(request, settings)
     if secret is not None:
-        async with rt.sessionmaker() as session:
-            live = await q.live_session(session, _hash(secret))
+        live = await q.live_session(session, _hash(secret))
         if live is not None:
             if live.role == "admin":
                 actor = Actor(name="admin", role="admin")
@@ -145,6 +145,13 @@ async def visitor(request: Request) -> Visitor:
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
+
+
+async def visitor_of_refused(request: Request) -> Visitor:
+    """Who is at the browser, for the page that explains a refusal: the route's unit of
+    work was rolled back with it, so this one read has a session of its own."""
+    async with runtime_of(request).sessionmaker() as session:
+        return await visitor(request, session)
 
 
 class SignInNeeded(Exception):
@@ -185,29 +192,31 @@ def ensure_pre_cookie(request: Request, response: Response, settings: Settings) 
 
 
 async def open_session(
-    request: Request, response: Response, *, user_id: uuid.UUID | None, role: str
+    session: AsyncSession,
+    request: Request,
+    response: Response,
+    *,
+    user_id: uuid.UUID | None,
+    role: str,
 ) -> None:
-    """Sign the browser in: a new session row and its signed cookie."""
-    rt = runtime_of(request)
-    settings = rt.settings
+    """Sign the browser in: a new session row (in the request's unit of work) and its
+    signed cookie."""
+    settings = runtime_of(request).settings
     secret = secrets.token_urlsafe(32)
     hours = settings.console_session_hours
-    async with rt.sessionmaker() as session, session.begin():
-        await q.open_session(
-            session, token_hash=_hash(secret), user_id=user_id, role=role,
-            valid_for=dt.timedelta(hours=hours),
-        )  # fmt: skip
+    await q.open_session(
+        session, token_hash=_hash(secret), user_id=user_id, role=role,
+        valid_for=dt.timedelta(hours=hours),
+    )  # fmt: skip
     value = f"{secret}.{_mac(settings, 'session', secret)}"
     set_cookie(response, settings, SESSION_COOKIE, value, hours * 3600)
     response.delete_cookie(PRE_COOKIE, path=COOKIE_PATH)
 
 
-async def close_session(request: Request, response: Response) -> None:
-    rt = runtime_of(request)
-    secret = _session_secret(request, rt.settings)
+async def close_session(session: AsyncSession, request: Request, response: Response) -> None:
+    secret = _session_secret(request, runtime_of(request).settings)
     if secret is not None:
-        async with rt.sessionmaker() as session, session.begin():
-            await q.end_session(session, _hash(secret))
+        await q.end_session(session, _hash(secret))
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
 
 

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.api import analytics as analytics_api
 from bot.api import broadcasts as broadcasts_api
@@ -27,7 +28,6 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
-from bot.broadcasts import BroadcastSettings, preview_replies
 from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
@@ -45,12 +45,14 @@ from bot.console.forms import (
 )
 from bot.console.render import bar_chart, render, week_label
 from bot.i18n import LANGUAGE_NAMES, _, format_money, use_language
-from bot.runtime import runtime_of
-from db.queries import admin as admin_q
+from bot.runtime import UnitOfWork, runtime_of
 from db.queries import catalog as catalog_q
 from db.queries import console as q
+from db.queries import grading as grading_q
+from db.queries import instructors as instructors_q
 from db.queries import payments as payments_q
 from db.queries import quiz as quiz_q
+from handlers.broadcasting import BroadcastSettings, preview_replies
 from handlers.catalog import LEVELS, price_line
 from handlers.categories import CATEGORIES
 from handlers.quiz import question_reply
@@ -77,13 +79,13 @@ class ConsoleRoute(APIRoute):
             except HTTPException as exc:
                 if exc.status_code < 400:
                     raise
-                who = await auth.visitor(request)
+                who = await auth.visitor_of_refused(request)
                 return render(
                     "error.html", who, status_code=exc.status_code, status=exc.status_code,
                     detail=str(exc.detail),
                 )  # fmt: skip
             except (RequestValidationError, ValidationError) as exc:
-                who = await auth.visitor(request)
+                who = await auth.visitor_of_refused(request)
                 return render(
                     "error.html", who, status_code=422, status=422, detail="; ".join(errors_of(exc))
                 )
@@ -154,20 +156,22 @@ def _copy_cookies(source: Response, target: Response) -> None:
 
 
 @router.post("/signin")
-async def sign_in_with_token(request: Request, who: VisitorDep) -> Response:
+async def sign_in_with_token(request: Request, who: VisitorDep, session: UnitOfWork) -> Response:
     """An instructor's API token, or ADMIN_API_TOKEN, signs the browser in."""
     form = await auth.check_csrf(request, who)
     given = form.get("token", "").strip()
     rt = runtime_of(request)
     response = _see_other("/console/courses")
     if given and auth.admin_token_matches(rt.settings, given):
-        await auth.open_session(request, response, user_id=None, role="admin")
+        await auth.open_session(session, request, response, user_id=None, role="admin")
         return response
     if given:
         async with rt.engine.connect() as conn:
-            owner = await admin_q.instructor_for_token(conn, auth.token_hash(given))
+            owner = await instructors_q.instructor_for_token(conn, auth.token_hash(given))
         if owner is not None:
-            await auth.open_session(request, response, user_id=owner.user_id, role="instructor")
+            await auth.open_session(
+                session, request, response, user_id=owner.user_id, role="instructor"
+            )
             return response
     with use_language(who.language):
         error = _("That token is not valid. Ask the Krishi Learn team for a new one.")
@@ -175,12 +179,13 @@ async def sign_in_with_token(request: Request, who: VisitorDep) -> Response:
 
 
 @router.get("/signin/{secret}")
-async def sign_in_link_page(secret: str, request: Request, who: VisitorDep) -> Response:
+async def sign_in_link_page(
+    secret: str, request: Request, who: VisitorDep, session: UnitOfWork
+) -> Response:
     """The link from the chat shows a button; only pressing it spends the link, so a
     chat app fetching a preview of the link does not use it up."""
     rt = runtime_of(request)
-    async with rt.sessionmaker() as session:
-        live = await q.sign_in_link_is_live(session, auth.token_hash(secret))
+    live = await q.sign_in_link_is_live(session, auth.token_hash(secret))
     response = Response()
     csrf = auth.ensure_pre_cookie(request, response, rt.settings)
     page = render(
@@ -192,11 +197,12 @@ async def sign_in_link_page(secret: str, request: Request, who: VisitorDep) -> R
 
 
 @router.post("/signin/{secret}")
-async def sign_in_with_link(secret: str, request: Request, who: VisitorDep) -> Response:
+async def sign_in_with_link(
+    secret: str, request: Request, who: VisitorDep, session: UnitOfWork
+) -> Response:
     await auth.check_csrf(request, who)
     rt = runtime_of(request)
-    async with rt.sessionmaker() as session, session.begin():
-        user = await q.use_sign_in_link(session, auth.token_hash(secret))
+    user = await q.use_sign_in_link(session, auth.token_hash(secret))
     if user is None:
         return render("signin_link.html", who, status_code=410, live=False, secret=secret)
     response = _see_other("/console/courses")
@@ -204,15 +210,15 @@ async def sign_in_with_link(secret: str, request: Request, who: VisitorDep) -> R
         auth.LANGUAGE_COOKIE, user.language, path=auth.COOKIE_PATH, samesite="lax",
         httponly=True, secure=rt.settings.public_base_url.startswith("https://"),
     )  # fmt: skip
-    await auth.open_session(request, response, user_id=user.user_id, role=user.role)
+    await auth.open_session(session, request, response, user_id=user.user_id, role=user.role)
     return response
 
 
 @router.post("/signout")
-async def sign_out(request: Request, who: SignedIn) -> Response:
+async def sign_out(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     await auth.check_csrf(request, who)
     response = _see_other("/console/signin")
-    await auth.close_session(request, response)
+    await auth.close_session(session, request, response)
     return response
 
 
@@ -268,10 +274,9 @@ def _price_line(row: dict[str, Any]) -> str:
 
 
 @router.get("/courses")
-async def my_courses(request: Request, who: SignedIn) -> Response:
+async def my_courses(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     actor = actor_of(who)
-    async with runtime_of(request).sessionmaker() as session:
-        courses = await q.course_lines(session, content.instructor_of(actor))
+    courses = await q.course_lines(session, content.instructor_of(actor))
     return render("courses.html", who, courses=courses)
 
 
@@ -283,10 +288,10 @@ async def new_course_page(who: SignedIn) -> Response:
 
 
 @router.post("/courses/new")
-async def create_course(request: Request, who: SignedIn) -> Response:
+async def create_course(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     form = await auth.check_csrf(request, who)
     values = pick(form, COURSE_FIELDS)
-    row, errors = await _try(_create("courses", who, request, values))
+    row, errors = await _try(_create(session, "courses", who, request, values))
     if errors:
         with use_language(who.language):
             choices = _choices()
@@ -298,24 +303,23 @@ async def create_course(request: Request, who: SignedIn) -> Response:
 
 
 async def _create(
-    kind: str, who: Visitor, request: Request, values: dict[str, Any]
+    session: AsyncSession, kind: str, who: Visitor, request: Request, values: dict[str, Any]
 ) -> dict[str, Any]:
     resource = content.content_kind(kind)
     body = resource.model.model_validate(values)
-    return await content.create_content(runtime_of(request), actor_of(who), resource, body)
+    return await content.create_content(session, actor_of(who), resource, body)
 
 
 async def _course_page(
-    request: Request, who: Visitor, course_id: uuid.UUID, **extra: Any
+    session: AsyncSession, request: Request, who: Visitor, course_id: uuid.UUID, **extra: Any
 ) -> dict[str, Any]:
-    rt = runtime_of(request)
     actor = actor_of(who)
-    course = await content.read_content(rt, actor, content.content_kind("courses"), course_id)
+    course = await content.read_content(session, actor, content.content_kind("courses"), course_id)
     lessons = await content.list_content(
-        rt, actor, content.content_kind("lessons"), course_id, limit=500
+        session, actor, content.content_kind("lessons"), course_id, limit=500
     )
     quizzes = await content.list_content(
-        rt, actor, content.content_kind("quizzes"), course_id, limit=500
+        session, actor, content.content_kind("quizzes"), course_id, limit=500
     )
     with use_language(who.language):
         choices = _choices()
@@ -332,23 +336,28 @@ async def _course_page(
 
 
 @router.get("/courses/{course_id}")
-async def course_page(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    return render("course.html", who, **await _course_page(request, who, course_id))
+async def course_page(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
+    return render("course.html", who, **await _course_page(session, request, who, course_id))
 
 
 @router.post("/courses/{course_id}")
-async def update_course(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def update_course(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
     patch = pick(form, COURSE_FIELDS)
     for optional in ("duration", "thumbnail_emoji", "thumbnail_url", "instructor_name"):
         patch.setdefault(optional, None)
     patch.setdefault("instructor_bio", None)
-    rt = runtime_of(request)
     _row, errors = await _try(
-        content.update_content(rt, actor_of(who), content.content_kind("courses"), course_id, patch)
+        content.update_content(
+            session, actor_of(who), content.content_kind("courses"), course_id, patch
+        )
     )
     if errors:
-        page = await _course_page(request, who, course_id, values=form, errors=errors)
+        page = await _course_page(session, request, who, course_id, values=form, errors=errors)
         return render("course.html", who, status_code=422, **page)
     return _see_other(f"/console/courses/{course_id}")
 
@@ -365,14 +374,14 @@ async def price_preview(course_id: uuid.UUID, request: Request, who: SignedIn) -
 
 @router.post("/courses/{course_id}/{action}")
 async def change_course(
-    course_id: uuid.UUID, action: str, request: Request, who: SignedIn
+    course_id: uuid.UUID, action: str, request: Request, who: SignedIn, session: UnitOfWork
 ) -> Response:
     """Publish, unpublish or archive."""
     await auth.check_csrf(request, who)
     if action not in ("publish", "unpublish", "archive"):
         raise HTTPException(404, "no such action")
     await content.change_publication(
-        runtime_of(request),
+        session,
         actor_of(who),
         content.content_kind("courses"),
         course_id,
@@ -385,10 +394,11 @@ async def change_course(
 
 
 @router.get("/courses/{course_id}/lessons/new")
-async def new_lesson_page(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    rt = runtime_of(request)
+async def new_lesson_page(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     course = await content.read_content(
-        rt, actor_of(who), content.content_kind("courses"), course_id
+        session, actor_of(who), content.content_kind("courses"), course_id
     )
     return render(
         "lesson_form.html", who, course=course, lesson=None, values={}, errors=[], **_choices()
@@ -403,13 +413,16 @@ def _lesson_values(form: dict[str, str], course_id: uuid.UUID) -> dict[str, Any]
 
 
 @router.post("/courses/{course_id}/lessons/new")
-async def create_lesson(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def create_lesson(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
-    rt = runtime_of(request)
     course = await content.read_content(
-        rt, actor_of(who), content.content_kind("courses"), course_id
+        session, actor_of(who), content.content_kind("courses"), course_id
     )
-    row, errors = await _try(_create("lessons", who, request, _lesson_values(form, course_id)))
+    row, errors = await _try(
+        _create(session, "lessons", who, request, _lesson_values(form, course_id))
+    )
     if errors:
         return render(
             "lesson_form.html", who, status_code=422, course=course, lesson=None, values=form,
@@ -417,7 +430,7 @@ async def create_lesson(course_id: uuid.UUID, request: Request, who: SignedIn) -
         )  # fmt: skip
     if row["content_type"] == "quiz":
         # A quiz lesson needs its quiz: make it now, named after the lesson.
-        quiz = await _create(
+        quiz = await _create(session,
             "quizzes", who, request,
             {"course_id": course_id, "lesson_id": row["id"], "title": row["title"]},
         )  # fmt: skip
@@ -426,12 +439,13 @@ async def create_lesson(course_id: uuid.UUID, request: Request, who: SignedIn) -
 
 
 @router.get("/lessons/{lesson_id}")
-async def lesson_page(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    rt = runtime_of(request)
+async def lesson_page(
+    lesson_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     actor = actor_of(who)
-    lesson = await content.read_content(rt, actor, content.content_kind("lessons"), lesson_id)
+    lesson = await content.read_content(session, actor, content.content_kind("lessons"), lesson_id)
     course = await content.read_content(
-        rt, actor, content.content_kind("courses"), lesson["course_id"]
+        session, actor, content.content_kind("courses"), lesson["course_id"]
     )
     values = {k: lesson.get(k) for k in (*LESSON_FIELDS, "is_preview")}
     return render(
@@ -441,19 +455,20 @@ async def lesson_page(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> 
 
 
 @router.post("/lessons/{lesson_id}")
-async def update_lesson(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def update_lesson(
+    lesson_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
-    rt = runtime_of(request)
     actor = actor_of(who)
     lessons = content.content_kind("lessons")
-    lesson = await content.read_content(rt, actor, lessons, lesson_id)
+    lesson = await content.read_content(session, actor, lessons, lesson_id)
     patch = _lesson_values(form, lesson["course_id"])
     for optional in ("description", "content_url", "duration"):
         patch.setdefault(optional, None)
-    _row, errors = await _try(content.update_content(rt, actor, lessons, lesson_id, patch))
+    _row, errors = await _try(content.update_content(session, actor, lessons, lesson_id, patch))
     if errors:
         course = await content.read_content(
-            rt, actor, content.content_kind("courses"), lesson["course_id"]
+            session, actor, content.content_kind("courses"), lesson["course_id"]
         )
         return render(
             "lesson_form.html", who, status_code=422, course=course, lesson=lesson, values=form,
@@ -463,14 +478,17 @@ async def update_lesson(lesson_id: uuid.UUID, request: Request, who: SignedIn) -
 
 
 @router.post("/lessons/{lesson_id}/move")
-async def move_lesson(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def move_lesson(
+    lesson_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     """Swap a lesson with its neighbour above or below, through the API's update."""
     form = await auth.check_csrf(request, who)
-    rt = runtime_of(request)
     actor = actor_of(who)
     lessons_kind = content.content_kind("lessons")
-    lesson = await content.read_content(rt, actor, lessons_kind, lesson_id)
-    siblings = await content.list_content(rt, actor, lessons_kind, lesson["course_id"], limit=500)
+    lesson = await content.read_content(session, actor, lessons_kind, lesson_id)
+    siblings = await content.list_content(
+        session, actor, lessons_kind, lesson["course_id"], limit=500
+    )
     ids = [row["id"] for row in siblings]
     here = ids.index(lesson["id"])
     there = here - 1 if form.get("direction") == "up" else here + 1
@@ -478,8 +496,12 @@ async def move_lesson(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> 
         mine, theirs = siblings[here]["order_index"], siblings[there]["order_index"]
         if mine == theirs:  # equal indexes (older data): make them distinct
             theirs = mine + (1 if there > here else -1)
-        await content.update_content(rt, actor, lessons_kind, ids[here], {"order_index": theirs})
-        await content.update_content(rt, actor, lessons_kind, ids[there], {"order_index": mine})
+        await content.update_content(
+            session, actor, lessons_kind, ids[here], {"order_index": theirs}
+        )
+        await content.update_content(
+            session, actor, lessons_kind, ids[there], {"order_index": mine}
+        )
     return _see_other(f"/console/courses/{lesson['course_id']}")
 
 
@@ -487,28 +509,29 @@ async def move_lesson(lesson_id: uuid.UUID, request: Request, who: SignedIn) -> 
 
 
 @router.post("/courses/{course_id}/quizzes/new")
-async def create_quiz(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def create_quiz(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
     values = pick(form, ("title", "lesson_id"))
     values["course_id"] = course_id
-    row, errors = await _try(_create("quizzes", who, request, values))
+    row, errors = await _try(_create(session, "quizzes", who, request, values))
     if errors:
-        page = await _course_page(request, who, course_id, errors=errors)
+        page = await _course_page(session, request, who, course_id, errors=errors)
         return render("course.html", who, status_code=422, **page)
     return _see_other(f"/console/quizzes/{row['id']}")
 
 
 async def _quiz_page(
-    request: Request, who: Visitor, quiz_id: uuid.UUID, **extra: Any
+    session: AsyncSession, request: Request, who: Visitor, quiz_id: uuid.UUID, **extra: Any
 ) -> dict[str, Any]:
-    rt = runtime_of(request)
     actor = actor_of(who)
-    quiz = await content.read_content(rt, actor, content.content_kind("quizzes"), quiz_id)
+    quiz = await content.read_content(session, actor, content.content_kind("quizzes"), quiz_id)
     course = await content.read_content(
-        rt, actor, content.content_kind("courses"), quiz["course_id"]
+        session, actor, content.content_kind("courses"), quiz["course_id"]
     )
     questions = await content.list_content(
-        rt, actor, content.content_kind("questions"), quiz_id, limit=500
+        session, actor, content.content_kind("questions"), quiz_id, limit=500
     )
     return {
         "quiz": quiz,
@@ -522,15 +545,19 @@ async def _quiz_page(
 
 
 @router.get("/quizzes/{quiz_id}")
-async def quiz_page(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    return render("quiz.html", who, **await _quiz_page(request, who, quiz_id))
+async def quiz_page(
+    quiz_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
+    return render("quiz.html", who, **await _quiz_page(session, request, who, quiz_id))
 
 
 @router.get("/quizzes/{quiz_id}/preview")
-async def quiz_preview(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def quiz_preview(
+    quiz_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     """Each question as the quiz asks it, rendered by the channels' own code: numbered
     for WhatsApp, with buttons on Telegram, in the language the console speaks."""
-    page = await _quiz_page(request, who, quiz_id)
+    page = await _quiz_page(session, request, who, quiz_id)
     rows = page["questions"]
     previews = []
     with use_language(who.language):
@@ -554,38 +581,43 @@ async def quiz_preview(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> R
 
 
 @router.post("/quizzes/{quiz_id}")
-async def update_quiz(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def update_quiz(
+    quiz_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
     patch: dict[str, Any] = {**pick(form, QUIZ_FIELDS), **flags(form, QUIZ_FLAGS)}
     patch.setdefault("time_limit_minutes", None)
     patch.setdefault("description", None)
     _row, errors = await _try(
         content.update_content(
-            runtime_of(request), actor_of(who), content.content_kind("quizzes"), quiz_id, patch
+            session, actor_of(who), content.content_kind("quizzes"), quiz_id, patch
         )
     )
     if errors:
-        page = await _quiz_page(request, who, quiz_id, settings_values=form, errors=errors)
+        page = await _quiz_page(session, request, who, quiz_id, settings_values=form, errors=errors)
         return render("quiz.html", who, status_code=422, **page)
     return _see_other(f"/console/quizzes/{quiz_id}")
 
 
 @router.post("/quizzes/{quiz_id}/questions/new")
-async def create_question(quiz_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def create_question(
+    quiz_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
     values = {**question_fields(form), "quiz_id": quiz_id}
-    _row, errors = await _try(_create("questions", who, request, values))
+    _row, errors = await _try(_create(session, "questions", who, request, values))
     if errors:
-        page = await _quiz_page(request, who, quiz_id, question_values=form, errors=errors)
+        page = await _quiz_page(session, request, who, quiz_id, question_values=form, errors=errors)
         return render("quiz.html", who, status_code=422, **page)
     return _see_other(f"/console/quizzes/{quiz_id}#questions")
 
 
 @router.get("/questions/{question_id}")
-async def question_page(question_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    rt = runtime_of(request)
+async def question_page(
+    question_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     question = await content.read_content(
-        rt, actor_of(who), content.content_kind("questions"), question_id
+        session, actor_of(who), content.content_kind("questions"), question_id
     )
     return render(
         "question_form.html", who, question=question, values=question_form(question), errors=[],
@@ -594,14 +626,15 @@ async def question_page(question_id: uuid.UUID, request: Request, who: SignedIn)
 
 
 @router.post("/questions/{question_id}")
-async def update_question(question_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def update_question(
+    question_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
-    rt = runtime_of(request)
     questions = content.content_kind("questions")
-    question = await content.read_content(rt, actor_of(who), questions, question_id)
+    question = await content.read_content(session, actor_of(who), questions, question_id)
     patch = question_fields(form)
     _row, errors = await _try(
-        content.update_content(rt, actor_of(who), questions, question_id, patch)
+        content.update_content(session, actor_of(who), questions, question_id, patch)
     )
     if errors:
         return render(
@@ -614,26 +647,24 @@ async def update_question(question_id: uuid.UUID, request: Request, who: SignedI
 # --- broadcasts -----------------------------------------------------------------------------
 
 
-async def _own_courses(request: Request, who: Visitor) -> list[q.CourseLine]:
-    async with runtime_of(request).sessionmaker() as session:
-        return await q.course_lines(session, content.instructor_of(actor_of(who)))
+async def _own_courses(session: AsyncSession, request: Request, who: Visitor) -> list[q.CourseLine]:
+    return await q.course_lines(session, content.instructor_of(actor_of(who)))
 
 
 @router.get("/broadcasts")
-async def broadcasts_page(request: Request, who: SignedIn) -> Response:
+async def broadcasts_page(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     """Compose (choose a course, then a text or one of its lessons), and the latest ones."""
-    rt = runtime_of(request)
     actor = actor_of(who)
-    courses = await _own_courses(request, who)
+    courses = await _own_courses(session, request, who)
     chosen = request.query_params.get("course")
     course_id = _uuid_or_none(chosen)
     lessons: list[dict[str, Any]] = []
     if course_id is not None:
-        await content.read_content(rt, actor, content.content_kind("courses"), course_id)
+        await content.read_content(session, actor, content.content_kind("courses"), course_id)
         lessons = await content.list_content(
-            rt, actor, content.content_kind("lessons"), course_id, limit=500
+            session, actor, content.content_kind("lessons"), course_id, limit=500
         )
-    latest = await broadcasts_api.latest(rt, actor, None, 10)
+    latest = await broadcasts_api.latest(session, actor, None, 10)
     return render(
         "broadcasts.html", who, courses=courses, course_id=course_id, lessons=lessons,
         max_chars=BroadcastSettings().max_chars,
@@ -669,7 +700,7 @@ def _broadcast_body(form: dict[str, str], timezone: str) -> broadcasts_api.Broad
 
 
 @router.post("/broadcasts/preview")
-async def broadcast_preview(request: Request, who: SignedIn) -> Response:
+async def broadcast_preview(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     """The confirmation step: who will be reached per channel, who not and why."""
     form = await auth.check_csrf(request, who)
     rt = runtime_of(request)
@@ -677,32 +708,35 @@ async def broadcast_preview(request: Request, who: SignedIn) -> Response:
     try:
         body = _broadcast_body(form, rt.settings.timezone)
     except ValidationError as exc:
-        courses = await _own_courses(request, who)
+        courses = await _own_courses(session, request, who)
         course_id = _uuid_or_none(form.get("course_id"))
         lessons = (
             await content.list_content(
-                rt, actor, content.content_kind("lessons"), course_id, limit=500
+                session, actor, content.content_kind("lessons"), course_id, limit=500
             )
             if course_id
             else []
         )
-        latest = await broadcasts_api.latest(rt, actor, None, 10)
+        latest = await broadcasts_api.latest(session, actor, None, 10)
         return render(
             "broadcasts.html", who, status_code=422, courses=courses, course_id=course_id,
             max_chars=BroadcastSettings().max_chars,
             lessons=lessons, latest=latest, errors=errors_of(exc), values=form,
         )  # fmt: skip
-    audience = await broadcasts_api.audience_of(rt, actor, body.course_id)
-    course = await content.read_content(rt, actor, content.content_kind("courses"), body.course_id)
+    audience = await broadcasts_api.audience_of(
+        session, runtime_of(request).settings, actor, body.course_id
+    )
+    course = await content.read_content(
+        session, actor, content.content_kind("courses"), body.course_id
+    )
     lesson = (
-        await content.read_content(rt, actor, content.content_kind("lessons"), body.lesson_id)
+        await content.read_content(session, actor, content.content_kind("lessons"), body.lesson_id)
         if body.lesson_id
         else None
     )
-    async with rt.sessionmaker() as session:
-        replies = await preview_replies(
-            session, str(course["title"]), course.get("thumbnail_emoji"), body.text, body.lesson_id
-        )
+    replies = await preview_replies(
+        session, str(course["title"]), course.get("thumbnail_emoji"), body.text, body.lesson_id
+    )
     # One preview per channel and language someone will get it in (English when nobody).
     reached = [
         f"{channel}:{language}"
@@ -738,24 +772,28 @@ def _quiet_hours() -> str | None:
 
 
 @router.post("/broadcasts/send")
-async def broadcast_send(request: Request, who: SignedIn) -> Response:
+async def broadcast_send(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     form = await auth.check_csrf(request, who)
     rt = runtime_of(request)
     body = _broadcast_body(form, rt.settings.timezone)
-    accepted = await broadcasts_api.start(rt, actor_of(who), body)
+    accepted = await broadcasts_api.start(session, actor_of(who), body)
     return _see_other(f"/console/broadcasts/{accepted.id}")
 
 
 @router.get("/broadcasts/{broadcast_id}")
-async def broadcast_page(broadcast_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    report = await broadcasts_api.report(runtime_of(request), actor_of(who), broadcast_id)
+async def broadcast_page(
+    broadcast_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
+    report = await broadcasts_api.report(session, actor_of(who), broadcast_id)
     return render("broadcast.html", who, report=report, finished=_finished(report))
 
 
 @router.get("/broadcasts/{broadcast_id}/report")
-async def broadcast_report(broadcast_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def broadcast_report(
+    broadcast_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     """htmx: the live counts; it stops asking once nothing is left to send."""
-    report = await broadcasts_api.report(runtime_of(request), actor_of(who), broadcast_id)
+    report = await broadcasts_api.report(session, actor_of(who), broadcast_id)
     return render("fragments/report.html", who, report=report, finished=_finished(report))
 
 
@@ -768,18 +806,18 @@ def _finished(report: dict[str, Any]) -> bool:
 
 
 @router.get("/grading")
-async def grading_page(request: Request, who: SignedIn) -> Response:
-    rt = runtime_of(request)
-    async with rt.sessionmaker() as session:
-        essays = await admin_q.essays_to_grade(
-            session, instructor_id=content.instructor_of(actor_of(who)), course_id=None, limit=50
-        )
+async def grading_page(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
+    essays = await grading_q.essays_to_grade(
+        session, instructor_id=content.instructor_of(actor_of(who)), course_id=None, limit=50
+    )
     graded = request.query_params.get("graded")
     return render("grading.html", who, essays=essays, graded=graded, errors=[])
 
 
 @router.post("/grading/{answer_id}")
-async def grade_essay(answer_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def grade_essay(
+    answer_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     form = await auth.check_csrf(request, who)
     feedback = (form.get("feedback") or "").strip() or None
     try:
@@ -788,23 +826,23 @@ async def grade_essay(answer_id: uuid.UUID, request: Request, who: SignedIn) -> 
         )
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
-    await grading_api.grade(runtime_of(request), actor_of(who), answer_id, body, feedback=feedback)
+    await grading_api.grade(session, actor_of(who), answer_id, body, feedback=feedback)
     return _see_other(f"/console/grading?graded={answer_id}")
 
 
 # --- analytics --------------------------------------------------------------------------------
 
 
-async def _analytics(request: Request, who: Visitor, course_id: uuid.UUID) -> dict[str, Any]:
-    rt = runtime_of(request)
+async def _analytics(
+    session: AsyncSession, request: Request, who: Visitor, course_id: uuid.UUID
+) -> dict[str, Any]:
     actor = actor_of(who)
     # The API's own figures, and its own check that the course is the instructor's.
-    figures = await analytics_api.analytics_of(rt, actor, course_id)
-    course = await content.read_content(rt, actor, content.content_kind("courses"), course_id)
-    async with rt.sessionmaker() as session:
-        weeks = await q.enrolments_by_week(session, course_id)
-        questions = await q.question_shares(session, course_id)
-        languages, channels = await q.farmers_by_language_and_channel(session, course_id)
+    figures = await analytics_api.analytics_of(session, actor, course_id)
+    course = await content.read_content(session, actor, content.content_kind("courses"), course_id)
+    weeks = await q.enrolments_by_week(session, course_id)
+    questions = await q.question_shares(session, course_id)
+    languages, channels = await q.farmers_by_language_and_channel(session, course_id)
     return {
         "course": course,
         "figures": figures,
@@ -816,8 +854,10 @@ async def _analytics(request: Request, who: Visitor, course_id: uuid.UUID) -> di
 
 
 @router.get("/courses/{course_id}/analytics")
-async def analytics_page(course_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
-    data = await _analytics(request, who, course_id)
+async def analytics_page(
+    course_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
+    data = await _analytics(session, request, who, course_id)
     figures = data["figures"]
     enrolled = figures.enrolments.enrolled
     with use_language(who.language):
@@ -882,9 +922,9 @@ def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
 
 @router.get("/courses/{course_id}/analytics/{chart}.csv")
 async def analytics_csv(
-    course_id: uuid.UUID, chart: str, request: Request, who: SignedIn
+    course_id: uuid.UUID, chart: str, request: Request, who: SignedIn, session: UnitOfWork
 ) -> Response:
-    data = await _analytics(request, who, course_id)
+    data = await _analytics(session, request, who, course_id)
     figures = data["figures"]
     if chart == "enrolments":
         return _csv(chart, ["week", "enrolments"], [[w.isoformat(), n] for w, n in data["weeks"]])
@@ -912,10 +952,9 @@ async def analytics_csv(
 
 
 @router.get("/analytics")
-async def revenue_page(request: Request, who: SignedIn) -> Response:
+async def revenue_page(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     """Revenue per course (the instructor's own; all for the admin)."""
-    async with runtime_of(request).sessionmaker() as session:
-        revenue = await q.revenue_by_course(session, content.instructor_of(actor_of(who)))
+    revenue = await q.revenue_by_course(session, content.instructor_of(actor_of(who)))
     with use_language(who.language):
         chart = bar_chart(
             [(r.title, float(r.paid), format_money(r.paid, r.currency)) for r in revenue],
@@ -925,9 +964,8 @@ async def revenue_page(request: Request, who: SignedIn) -> Response:
 
 
 @router.get("/analytics/revenue.csv")
-async def revenue_csv(request: Request, who: SignedIn) -> Response:
-    async with runtime_of(request).sessionmaker() as session:
-        revenue = await q.revenue_by_course(session, content.instructor_of(actor_of(who)))
+async def revenue_csv(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
+    revenue = await q.revenue_by_course(session, content.instructor_of(actor_of(who)))
     return _csv(
         "revenue",
         ["course_id", "course", "currency", "paid", "purchases"],
@@ -944,14 +982,12 @@ def _admin(who: Visitor) -> None:
 
 
 @router.get("/admin")
-async def admin_page(request: Request, who: SignedIn) -> Response:
+async def admin_page(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     _admin(who)
-    rt = runtime_of(request)
-    instructors = await instructors_api.all_instructors(rt, actor_of(who))
-    async with rt.sessionmaker() as session:
-        held_ids = await q.purchases_held(session)
-        held = [p for i in held_ids if (p := await payments_q.get_purchase(session, i))]
-        health = await q.channel_health(session)
+    instructors = await instructors_api.all_instructors(session, actor_of(who))
+    held_ids = await q.purchases_held(session)
+    held = [p for i in held_ids if (p := await payments_q.get_purchase(session, i))]
+    health = await q.channel_health(session)
     return render(
         "admin.html", who, instructors=instructors, held=held, health=health, made=None,
         invite=None,
@@ -959,27 +995,33 @@ async def admin_page(request: Request, who: SignedIn) -> Response:
 
 
 @router.post("/admin/instructors")
-async def admin_new_instructor(request: Request, who: SignedIn) -> Response:
+async def admin_new_instructor(request: Request, who: SignedIn, session: UnitOfWork) -> Response:
     _admin(who)
     form = await auth.check_csrf(request, who)
     body = instructors_api.InstructorIn.model_validate(
         {"display_name": form.get("display_name", "").strip(), "language": form.get("language")}
     )
-    made = await instructors_api.new_instructor(runtime_of(request), actor_of(who), body)
+    made = await instructors_api.new_instructor(
+        session, runtime_of(request).settings, actor_of(who), body
+    )
     return render("admin_made.html", who, made=made, invite=made.invite)
 
 
 @router.post("/admin/instructors/{instructor_id}/invite")
-async def admin_invite(instructor_id: uuid.UUID, request: Request, who: SignedIn) -> Response:
+async def admin_invite(
+    instructor_id: uuid.UUID, request: Request, who: SignedIn, session: UnitOfWork
+) -> Response:
     _admin(who)
     await auth.check_csrf(request, who)
-    invite = await instructors_api.new_invite(runtime_of(request), actor_of(who), instructor_id, 72)
+    invite = await instructors_api.new_invite(
+        session, runtime_of(request).settings, actor_of(who), instructor_id, 72
+    )
     return render("admin_made.html", who, made=None, invite=invite)
 
 
 @router.post("/admin/purchases/{purchase_id}/{action}")
 async def admin_purchase(
-    purchase_id: uuid.UUID, action: str, request: Request, who: SignedIn
+    purchase_id: uuid.UUID, action: str, request: Request, who: SignedIn, session: UnitOfWork
 ) -> Response:
     _admin(who)
     form = await auth.check_csrf(request, who)
@@ -989,13 +1031,11 @@ async def admin_purchase(
         given = purchases_api.Confirmation.model_validate(
             {"payment_ref": (form.get("payment_ref") or "").strip() or None, "note": note}
         )
-        await purchases_api.confirm(rt, actor_of(who), purchase_id, given)
-        async with rt.sessionmaker() as session, session.begin():
-            await q.clear_review(session, purchase_id)
+        await purchases_api.confirm(session, rt.settings, actor_of(who), purchase_id, given)
+        await q.clear_review(session, purchase_id)
     elif action == "refund":
-        await purchases_api.refund_by_hand(rt, actor_of(who), purchase_id, note)
-        async with rt.sessionmaker() as session, session.begin():
-            await q.clear_review(session, purchase_id)
+        await purchases_api.refund_by_hand(session, rt.settings, actor_of(who), purchase_id, note)
+        await q.clear_review(session, purchase_id)
     else:
         raise HTTPException(404, "no such action")
     return _see_other("/console/admin")

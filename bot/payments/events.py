@@ -2,7 +2,7 @@
 
 Every source (Razorpay webhooks, Razorpay reconciliation, the admin confirming a
 static UPI payment, Telegram Stars) produces these values, and one settlement
-path (`handlers.payments.settle`) applies them.
+path (`handlers.settlement.settle`) applies them.
 """
 
 from __future__ import annotations

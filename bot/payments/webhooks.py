@@ -1,7 +1,7 @@
 """Payment gateway callbacks (POST /webhooks/razorpay), and the static UPI QR and pay page.
 
 Thin routes: the signature is checked in a Depends class, the gateway's body
-becomes our event in bot.payments.razorpay, and handlers.payments settles it,
+becomes our event in bot.payments.razorpay, and handlers.settlement settles it,
 all of one delivery in one transaction.
 """
 
@@ -15,12 +15,13 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_money, use_language
 from bot.payments import razorpay, upi
-from bot.runtime import Runtime, RuntimeDep, runtime_of
+from bot.runtime import RuntimeDep, UnitOfWork, runtime_of
 from db.queries import payments as payments_q
-from handlers import payments
+from handlers import settlement
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +50,21 @@ SignedBody = Annotated[bytes, Depends(RazorpaySignature())]
 
 
 @router.post("/webhooks/razorpay")
-async def razorpay_webhook(request: Request, body: SignedBody, rt: RuntimeDep) -> Response:
-    """A Razorpay event: recorded once under its event id, then settled, in one transaction."""
+async def razorpay_webhook(
+    request: Request, body: SignedBody, rt: RuntimeDep, session: UnitOfWork
+) -> Response:
+    """A Razorpay event: recorded once under its event id, then settled, in one transaction
+    (the request's unit of work, opened after the signature was checked)."""
     try:
         event = razorpay.parse_event(orjson.loads(body))
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=f"malformed event: {exc}") from exc
     # Razorpay names each event; a body without the header still deduplicates on itself.
     event_id = request.headers.get("x-razorpay-event-id") or hashlib.sha256(body).hexdigest()
-    async with rt.sessionmaker() as session, session.begin():
-        if not await payments_q.record_gateway_event(session, razorpay.PROVIDER, event_id):
-            return Response(status_code=200)
-        if event is not None:
-            await payments.settle(session, rt.settings, event)
+    if not await payments_q.record_gateway_event(session, razorpay.PROVIDER, event_id):
+        return Response(status_code=200)
+    if event is not None:
+        await settlement.settle(session, rt.settings, event)
     return Response(status_code=200)
 
 
@@ -71,11 +74,12 @@ async def razorpay_webhook(request: Request, body: SignedBody, rt: RuntimeDep) -
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _upi_purchase(rt: Runtime, purchase_id: uuid.UUID) -> tuple[payments_q.Purchase, str]:
+async def _upi_purchase(
+    session: AsyncSession, purchase_id: uuid.UUID
+) -> tuple[payments_q.Purchase, str]:
     """The static UPI purchase and its buyer's language; 404 if there is none."""
-    async with rt.sessionmaker() as session:
-        purchase = await payments_q.get_purchase(session, purchase_id)
-        buyer = await payments_q.contact(session, purchase.user_id) if purchase else None
+    purchase = await payments_q.get_purchase(session, purchase_id)
+    buyer = await payments_q.contact(session, purchase.user_id) if purchase else None
     if purchase is None or purchase.provider != upi.PROVIDER or not purchase.link_url:
         raise HTTPException(status_code=404, detail="no such UPI payment", headers=NO_STORE)
     return purchase, buyer.language if buyer else "en"
@@ -86,9 +90,9 @@ def _payable(purchase: payments_q.Purchase) -> bool:
 
 
 @router.get("/media/upi/{purchase_id}.png")
-async def upi_qr(purchase_id: uuid.UUID, rt: RuntimeDep) -> Response:
+async def upi_qr(purchase_id: uuid.UUID, session: UnitOfWork) -> Response:
     """The QR code of a static UPI purchase, drawn from its row on every request."""
-    purchase, _language = await _upi_purchase(rt, purchase_id)
+    purchase, _language = await _upi_purchase(session, purchase_id)
     if not _payable(purchase):
         raise HTTPException(status_code=410, detail="this payment is closed", headers=NO_STORE)
     assert purchase.link_url is not None
@@ -96,9 +100,9 @@ async def upi_qr(purchase_id: uuid.UUID, rt: RuntimeDep) -> Response:
 
 
 @router.get("/pay/upi/{purchase_id}")
-async def upi_pay_page(purchase_id: uuid.UUID, rt: RuntimeDep) -> HTMLResponse:
+async def upi_pay_page(purchase_id: uuid.UUID, rt: RuntimeDep, session: UnitOfWork) -> HTMLResponse:
     """Opens the farmer's UPI app with the purchase's deep link (chat buttons cannot)."""
-    purchase, language = await _upi_purchase(rt, purchase_id)
+    purchase, language = await _upi_purchase(session, purchase_id)
     if not _payable(purchase):
         with use_language(language):
             closed = upi.closed_page(

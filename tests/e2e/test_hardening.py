@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.jobs import JOBS
 from bot.retention import RETENTION_JOB, prune_old_rows
 from bot.runtime import Runtime
+from handlers.jobs import JOBS
 from tests.e2e.test_broadcasts import (
     ServiceFactory,
     api,

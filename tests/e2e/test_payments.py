@@ -21,9 +21,9 @@ from pydantic import SecretStr
 
 from bot.content import read_catalogue, stable_id
 from bot.content.load import load_catalogue
+from bot.payments.links import reconcile_payments
 from bot.runtime import Runtime
 from db.engine import make_sessionmaker
-from handlers.payments import reconcile_payments
 from tests.e2e.test_journey import MINI
 from tests.fakes import FakeRazorpay, serve
 from tests.harness import (

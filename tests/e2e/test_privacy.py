@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.i18n import _, use_language
+from bot.jobs import in_unit
 from bot.runtime import Runtime
 from db.engine import make_sessionmaker
 from handlers import privacy, rewards
@@ -191,7 +192,7 @@ async def test_someone_who_never_agrees_is_forgotten_after_the_window(service: S
         await service.execute(month_ago, u=await user_of(service, chat))
     users_before = await count(service, "SELECT count(*) FROM users")
 
-    assert await privacy.forget_erased_addresses(runtime_of(service)) == 1
+    assert await in_unit(runtime_of(service), privacy.forget_erased_addresses) == 1
     assert await user_of(service, waiting) is None
     assert await user_of(service, agreed) is not None
     assert await count(service, "SELECT count(*) FROM users") == users_before - 1
@@ -405,7 +406,7 @@ async def test_delete_from_chat_in_hindi_with_confirmation(service: Service) -> 
     )
     await assert_erased(service, old_user, seeded)
     # The goodbye went out; the address it used is forgotten by the next sweep.
-    forgotten = await privacy.forget_erased_addresses(runtime_of(service))
+    forgotten = await in_unit(runtime_of(service), privacy.forget_erased_addresses)
     assert forgotten <= 1
     assert (
         await count(

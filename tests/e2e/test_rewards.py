@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.content import REQUIREMENT_TYPES, read_catalogue, stable_id
 from bot.content.load import load_catalogue
 from bot.i18n import _, format_number, ngettext, use_language
-from bot.jobs import JOBS
+from bot.jobs import in_unit
 from bot.runtime import Runtime
 from db.engine import make_engine, make_sessionmaker
 from db.queries import rewards as rewards_q
 from handlers import rewards
+from handlers.jobs import JOBS
 from tests.harness import Service
 
 REWARDS = Path(__file__).resolve().parent.parent / "data" / "rewards.yaml"
@@ -687,8 +688,8 @@ async def test_daily_reminder_goes_once_to_farmers_about_to_lose_a_streak(
     sent_before = {chat: len(telegram.sent_to(chat)) for chat in days}
 
     runtime = runtime_of(service)
-    assert await rewards.remind_streaks(runtime) == 1
-    assert await rewards.remind_streaks(runtime) == 0  # once a day, however often it runs
+    assert await in_unit(runtime, rewards.remind_streaks) == 1
+    assert await in_unit(runtime, rewards.remind_streaks) == 0  # once a day, however often it runs
     await settle(service)
 
     with use_language("hi"):

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from bot.content import read_catalogue, stable_id
 from bot.content.load import load_catalogue
 from bot.i18n import _, use_language
+from bot.jobs import in_unit
 from bot.runtime import Runtime
 from bot.templates import templates_for
 from db.engine import make_sessionmaker
@@ -306,7 +307,7 @@ async def test_reminder_outside_the_window_goes_as_template_or_is_held(
         await silent_for(service, fresh, 3)
         before = {number: len(twilio.sent_to(number)) for number in users}
 
-        assert await rewards.remind_streaks(runtime_of(service)) == 3
+        assert await in_unit(runtime_of(service), rewards.remind_streaks) == 3
         await twilio.wait_for(lambda c: len(twilio.sent_to(fresh)) > before[fresh])
         await twilio.wait_for(lambda c: len(twilio.sent_to(hindi)) > before[hindi])
         await settle(service, hindi)
