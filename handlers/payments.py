@@ -55,7 +55,7 @@ from db.queries import outbox
 from db.queries import payments as q
 from db.queries import turns as turns_q
 from handlers import lessons, rewards
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.categories import (
     CONTENT_LANGUAGE,
     only_other_languages_note,
@@ -544,7 +544,7 @@ async def _settle_paid(
     return Outcome.UNLOCKED
 
 
-async def _unlocked(turn: Turn, purchase: q.Purchase, course_id: uuid.UUID) -> list[Reply]:
+async def _unlocked(turn: Turn, purchase: q.Purchase, course_id: uuid.UUID) -> Answer | list[Reply]:
     """Told once the payment unlocked the course: it is open, and here is lesson one."""
     replies = [
         Reply(
@@ -669,7 +669,9 @@ class _FarmerMessages:
         self.user_id = user_id
         self.conversation = conversation
 
-    async def tell(self, build: Callable[[Turn], Awaitable[list[Reply]] | list[Reply]]) -> int:
+    async def tell(
+        self, build: Callable[[Turn], Awaitable[Answer | list[Reply]] | list[Reply]]
+    ) -> int:
         # bot.turns imports the router, which imports this module: import it when used.
         from bot.turns import MENU_KEY, MENU_LABELS_KEY, _number_options, option_labels
 
@@ -703,7 +705,7 @@ class _FarmerMessages:
         )
         with use_language(who.language):
             built = build(turn)
-            replies = built if isinstance(built, list) else await built
+            replies = turn.take(built if isinstance(built, list) else await built)
         numbered, new_menu = _number_options(replies)
         queued = await outbox.queue_for_user(
             self.session, self.user_id, [r.to_json() for r in numbered], kind="payment",
@@ -720,7 +722,7 @@ class _FarmerMessages:
 # --- Telegram Stars: the channel itself took the money ----------------------------
 
 
-async def stars_paid(turn: Turn) -> list[Reply]:
+async def stars_paid(turn: Turn) -> Answer | list[Reply]:
     """Answers Telegram's successful_payment: settles the purchase as any provider's Paid
     (and refunded_payment as any provider's Refunded)."""
     payment = turn.inbound.payment
@@ -757,9 +759,9 @@ async def stars_paid(turn: Turn) -> list[Reply]:
     return await _where_settlement_left(turn)
 
 
-async def _where_settlement_left(turn: Turn) -> list[Reply]:
+async def _where_settlement_left(turn: Turn) -> Answer:
     """The settlement told the farmer and moved the conversation on (to the first
-    lesson's menu, say); this turn ends where it left it."""
+    lesson's menu, say); this turn ends where it left it (or where it was)."""
     # bot.turns imports the router, which imports this module: import it when used.
     from bot.turns import MENU_KEY, MENU_LABELS_KEY
 
@@ -767,13 +769,12 @@ async def _where_settlement_left(turn: Turn) -> list[Reply]:
     data = dict(conversation.data)
     turn.menu = data.pop(MENU_KEY, [])
     turn.menu_labels = data.pop(MENU_LABELS_KEY, [])
-    turn.state, turn.data = conversation.state, data
-    return []
+    return Answer([], conversation.state, data)
 
 
 async def _stars_refunded(
     turn: Turn, payment: ChannelPayment, purchase: q.Purchase | None
-) -> list[Reply]:
+) -> Answer | list[Reply]:
     """Telegram gave the Stars back: the purchase is refunded and the course closed,
     exactly as a gateway's refund. Telegram refunds a Stars payment only whole."""
     if purchase is not None and purchase.payment_id not in (None, payment.charge_id):
@@ -862,8 +863,12 @@ async def _overdue(
     return None
 
 
+# Buying asks only; the conversation moves when the payment settles (`_unlocked`: the
+# first lesson), told outside the turn, or in it for Telegram Stars.
 CONVERSATION = Conversation(
-    commands={"buy": buy_command},
-    buttons={"buy": buy, "buylist": buy_list},
+    name="payments",
+    commands={"buy": on(buy_command, STAY)},
+    buttons={"buy": on(buy, STAY), "buylist": on(buy_list, STAY)},
+    events={"a Telegram Stars payment or refund": on(stars_paid, lessons.LESSON, IDLE, STAY)},
     aliases={"buy": "buy", "खरीदें": "buy", "खरीदना": "buy", "विकत घ्या": "buy", "kharidna": "buy"},
 )

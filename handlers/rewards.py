@@ -68,7 +68,7 @@ from bot.runtime import Runtime
 from bot.templates import templates_for
 from db.queries import outbox
 from db.queries import rewards as q
-from handlers.base import Conversation, Turn
+from handlers.base import STAY, Conversation, Turn, on
 
 log = logging.getLogger(__name__)
 
@@ -409,8 +409,9 @@ async def streak_reminders(runtime: Runtime) -> None:
 
 
 CONVERSATION = Conversation(
-    commands={"badges": show_badges, "leaderboard": show_leaderboard},
-    buttons={"lbname": leaderboard_name},
+    name="rewards",
+    commands={"badges": on(show_badges, STAY), "leaderboard": on(show_leaderboard, STAY)},
+    buttons={"lbname": on(leaderboard_name, STAY)},
     aliases={
         "badges": "badges",
         "badge": "badges",
