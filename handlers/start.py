@@ -71,7 +71,7 @@ async def start(turn: Turn) -> Answer | list[Reply]:
         if awaiting:
             # A redeemed invite moved this chat to the instructor's account; a refused
             # one leaves a farmer who has still not agreed.
-            return Answer((Answer([]) + said).replies, NEW)
+            return Answer(said.replies, NEW)
         return said
     if turn.arg and not turn.farmer.is_new:
         opened = await catalog.deep_link(turn)
@@ -179,12 +179,13 @@ async def not_understood(turn: Turn) -> list[Reply]:
     ]
 
 
-# NEW is where every farmer begins (and starts over after erasing): the router
-# answers anything there with `start`, or with `ask_consent` until the notice is agreed.
+# NEW is where every farmer begins (and starts over after erasing): whatever they
+# type there is welcomed by `start`; until the notice is agreed to, the router
+# answers learning commands with `ask_consent`.
 CONVERSATION = Conversation(
     name="start",
     states={
-        NEW: None,
+        NEW: on(start, CHOOSE_LANGUAGE, IDLE, NEW, STAY),
         CHOOSE_LANGUAGE: on(choose_language_by_name, IDLE, CHOOSE_LANGUAGE, STAY),
     },
     commands={
