@@ -9,6 +9,8 @@
     deadline passed ─► the attempt closes (here, or by the `quiz_deadline` job)
 
 State `quiz_question` holds {"attempt": id}: typed text there is an answer.
+The whole machine is the table at the end (`CONVERSATION`); its diagram is
+docs/conversations/quiz.md.
 """
 
 from __future__ import annotations
