@@ -115,7 +115,7 @@ async def _converse(
     )
     handler = route(turn)
     with use_language(farmer.language):
-        replies = await handler(turn)
+        replies = turn.take(await handler(turn))
     replies, new_menu = number_options(replies)
     saved = dict(turn.data)
     # Every answer replaces the menu: a question without options means typed

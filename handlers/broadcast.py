@@ -22,11 +22,16 @@ from bot.i18n import normalise_language as _normalise_language
 from bot.messages import Option, Reply
 from db.queries import broadcasts as q
 from handlers import menu, outreach
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.broadcasting import BroadcastSettings, TooManyBroadcasts, create_broadcast, header
 
 INVITE_PREFIX = "invite-"
 STATUS_SHOWN = 5
+
+# The instructor chose a course; typed text is the message. Carries {"course": id}.
+COMPOSE = "broadcast_compose"
+# The preview is on screen, waiting for Send; carries {"course", "text" or "lesson"}.
+CONFIRM = "broadcast_confirm"
 
 # What each skip or failure reason means to an instructor.
 REASONS = {
@@ -92,7 +97,7 @@ async def _own_course(turn: Turn, value: object) -> q.OwnCourse | None:
     return course
 
 
-async def broadcast_command(turn: Turn) -> list[Reply]:
+async def broadcast_command(turn: Turn) -> Answer | list[Reply]:
     """Answers /broadcast: asks which course's learners to write to (`status`: the counts)."""
     if turn.arg.strip().lower() in ("status", "stat", "स्थिति", "स्थिती"):
         return await show_status(turn)
@@ -102,19 +107,17 @@ async def broadcast_command(turn: Turn) -> list[Reply]:
     courses = await q.own_courses(turn.session, owner)
     if not courses:
         return [Reply(_("You have no courses yet. The courses you teach will appear here."))]
-    turn.goto("idle")
     options = tuple(
         Option(f"{course.emoji or '📘'} {course.title}", f"bcc:{course.id}") for course in courses
     )
-    return [
-        Reply(
-            _("📢 Which course's learners do you want to write to?"),
-            options=(*options, Option(_("📊 Broadcast status"), "bcstat")),
-        )
-    ]
+    which = Reply(
+        _("📢 Which course's learners do you want to write to?"),
+        options=(*options, Option(_("📊 Broadcast status"), "bcstat")),
+    )
+    return Answer([which], IDLE)
 
 
-async def choose_course(turn: Turn) -> list[Reply]:
+async def choose_course(turn: Turn) -> Answer | list[Reply]:
     """Answers `bcc:<course>`: asks for the message, or a lesson to send."""
     if not _instructor(turn)[0]:
         return _not_instructor()
@@ -123,26 +126,27 @@ async def choose_course(turn: Turn) -> list[Reply]:
         return [Reply(_("Sorry, this course is not available."))]
     policy = BroadcastSettings()
     lessons = await q.course_lessons(turn.session, course.id)
-    turn.goto("broadcast_compose", course=str(course.id))
     # In course order, without their own "3." which would read as an option number.
     options = tuple(Option(f"📖 {lesson.title}", f"bcl:{lesson.id}") for lesson in lessons)
-    return [
-        Reply(
-            _(
-                "Type your message for the learners of {course} (at most {limit} characters), "
-                "or choose a lesson to send them."
-            ).format(course=course.title, limit=format_number(policy.max_chars)),
-            options=(*options, _cancel_option()),
-        )
-    ]
+    ask = Reply(
+        _(
+            "Type your message for the learners of {course} (at most {limit} characters), "
+            "or choose a lesson to send them."
+        ).format(course=course.title, limit=format_number(policy.max_chars)),
+        options=(*options, _cancel_option()),
+    )
+    return Answer([ask], COMPOSE, {"course": str(course.id)})
 
 
-async def compose_text(turn: Turn) -> list[Reply]:
+def _gone(turn: Turn) -> Answer:
+    return Answer([Reply(_("That choice is no longer available.")), menu.main_menu(turn)], IDLE)
+
+
+async def compose_text(turn: Turn) -> Answer | list[Reply]:
     """Answers the typed message: checks its length and shows the preview; asks to confirm."""
     course = await _own_course(turn, turn.data.get("course"))
     if course is None:
-        turn.goto("idle")
-        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+        return _gone(turn)
     message = turn.inbound.text.strip()
     policy = BroadcastSettings()
     if not message:
@@ -157,23 +161,22 @@ async def compose_text(turn: Turn) -> list[Reply]:
                 options=(_cancel_option(),),
             )
         ]
-    turn.goto("broadcast_confirm", course=str(course.id), text=message)
-    return [await _preview(turn, course, message)]
+    preview = await _preview(turn, course, message)
+    return Answer([preview], CONFIRM, {"course": str(course.id), "text": message})
 
 
-async def choose_lesson(turn: Turn) -> list[Reply]:
+async def choose_lesson(turn: Turn) -> Answer:
     """Answers `bcl:<lesson>`: the lesson becomes the message; shows the preview."""
     course = await _own_course(turn, turn.data.get("course"))
     lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson_line(turn.session, lesson_id) if lesson_id else None
     if course is None or lesson is None or lesson.course_id != course.id:
-        turn.goto("idle")
-        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
-    turn.goto("broadcast_confirm", course=str(course.id), lesson=str(lesson.id))
+        return _gone(turn)
     shown = "📖 " + _("Lesson {number}: {title}").format(
         number=format_number(lesson.order_index), title=lesson.title
     )
-    return [await _preview(turn, course, shown)]
+    preview = await _preview(turn, course, shown)
+    return Answer([preview], CONFIRM, {"course": str(course.id), "lesson": str(lesson.id)})
 
 
 async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
@@ -228,14 +231,13 @@ def _quiet_note(policy: BroadcastSettings) -> str:
     )
 
 
-async def send(turn: Turn) -> list[Reply]:
+async def send(turn: Turn) -> Answer | list[Reply]:
     """Answers `bcs`: starts the broadcast previewed; says how to follow it."""
-    if turn.state != "broadcast_confirm":
+    if turn.state != CONFIRM:
         return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
     course = await _own_course(turn, turn.data.get("course"))
     if course is None:
-        turn.goto("idle")
-        return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
+        return _gone(turn)
     message = turn.data.get("text")
     lesson_id = parse_uuid(turn.data["lesson"]) if turn.data.get("lesson") else None
     policy = BroadcastSettings()
@@ -265,20 +267,18 @@ async def send(turn: Turn) -> list[Reply]:
                 options=(_cancel_option(),),
             )
         ]
-    turn.goto("idle")
     lines = [
         _("✅ Your broadcast to {course} is on its way.").format(course=course.title),
         _("Send /broadcast status to see how many farmers got it."),
     ]
     if policy.is_quiet(turn.settings.timezone):
         lines.append(_quiet_note(policy))
-    return [Reply("\n".join(lines))]
+    return Answer([Reply("\n".join(lines))], IDLE)
 
 
-async def cancel(turn: Turn) -> list[Reply]:
+async def cancel(turn: Turn) -> Answer:
     """Answers `bcx`: drops the broadcast being written; shows the menu."""
-    turn.goto("idle")
-    return [Reply(_("Cancelled. Nothing was sent.")), menu.main_menu(turn)]
+    return Answer([Reply(_("Cancelled. Nothing was sent.")), menu.main_menu(turn)], IDLE)
 
 
 def _when(value: dt.datetime, timezone: str) -> str:
@@ -286,12 +286,15 @@ def _when(value: dt.datetime, timezone: str) -> str:
     return f"{format_day(local)} {local:%H:%M}"
 
 
-async def show_status(turn: Turn) -> list[Reply]:
+async def show_status(turn: Turn) -> Answer | list[Reply]:
     """Answers `/broadcast status`: counts of the latest broadcasts, skips with reasons."""
     allowed, owner = _instructor(turn)
     if not allowed:
         return _not_instructor()
-    turn.goto("idle")
+    return Answer(await _status(turn, owner), IDLE)
+
+
+async def _status(turn: Turn, owner: uuid.UUID | None) -> list[Reply]:
     latest = await q.latest_broadcasts(turn.session, instructor_id=owner, limit=STATUS_SHOWN)
     if not latest:
         return [Reply(_("You have not sent any broadcasts yet. Send /broadcast to write one."))]
@@ -353,7 +356,7 @@ def _snippet(text: str, size: int = 60) -> str:
     return flat if len(flat) <= size else flat[: size - 1] + "…"
 
 
-async def accept_invite(turn: Turn) -> list[Reply]:
+async def accept_invite(turn: Turn) -> Answer:
     """Answers `/start invite-<token>`: makes this chat the instructor's; says what next."""
     token = turn.arg.removeprefix(INVITE_PREFIX).strip()
     language = turn.farmer.language
@@ -365,31 +368,33 @@ async def accept_invite(turn: Turn) -> list[Reply]:
         identity_id=turn.farmer.identity_id,
         language=language,
     )
-    turn.goto("idle")
     with use_language(language):
         if redeemed is None:
-            return [
-                Reply(_("This invite link is not valid any more. Please ask for a new one.")),
-                menu.main_menu(turn),
-            ]
-        return [
-            Reply(
-                _(
-                    "Welcome, {name}! 🙏 You are now an instructor on Krishi Learn. "
-                    "Send /broadcast to write to the learners of your courses."
-                ).format(name=redeemed.display_name or _("instructor"))
-            )
-        ]
+            invalid = Reply(_("This invite link is not valid any more. Please ask for a new one."))
+            return Answer([invalid, menu.main_menu(turn)], IDLE)
+        welcome = Reply(
+            _(
+                "Welcome, {name}! 🙏 You are now an instructor on Krishi Learn. "
+                "Send /broadcast to write to the learners of your courses."
+            ).format(name=redeemed.display_name or _("instructor"))
+        )
+        return Answer([welcome], IDLE)
 
 
+# Whatever the instructor does, a stale course (unpublished, not theirs) ends in IDLE.
 CONVERSATION = Conversation(
-    commands={"broadcast": broadcast_command},
-    buttons={
-        "bcc": choose_course,
-        "bcl": choose_lesson,
-        "bcs": send,
-        "bcx": cancel,
-        "bcstat": show_status,
+    name="broadcast",
+    states={
+        COMPOSE: on(compose_text, CONFIRM, IDLE, STAY),
+        # A new message typed instead of tapping Send replaces the one previewed.
+        CONFIRM: on(compose_text, CONFIRM, IDLE, STAY),
     },
-    states={"broadcast_compose": compose_text, "broadcast_confirm": compose_text},
+    commands={"broadcast": on(broadcast_command, IDLE, STAY)},
+    buttons={
+        "bcc": on(choose_course, COMPOSE, STAY),
+        "bcl": on(choose_lesson, CONFIRM, IDLE),
+        "bcs": on(send, IDLE, STAY),
+        "bcx": on(cancel, IDLE),
+        "bcstat": on(show_status, IDLE, STAY),
+    },
 )

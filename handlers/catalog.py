@@ -11,7 +11,7 @@ from bot.i18n import N_, _, format_money, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import catalog as q
 from handlers import lessons, payments, rewards
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.categories import (
     CONTENT_LANGUAGE,
     category_name,
@@ -29,10 +29,10 @@ LEVELS = {
 }
 
 
-async def show_topics(turn: Turn) -> list[Reply]:
+async def show_topics(turn: Turn) -> Answer:
     """Answers /courses: asks which topic to learn about."""
-    turn.goto("idle")
-    return [Reply(_("Which topic would you like to learn about?"), options=category_options())]
+    topics = Reply(_("Which topic would you like to learn about?"), options=category_options())
+    return Answer([topics], IDLE)
 
 
 async def show_courses(turn: Turn) -> list[Reply]:
@@ -108,7 +108,7 @@ def price_line(card: q.CourseCard) -> str:
     return format_money(card.price, card.currency)
 
 
-async def show_course(turn: Turn) -> list[Reply]:
+async def show_course(turn: Turn) -> Answer | list[Reply]:
     """Answers `course:<id>` (and the deep link): the course card; asks to enrol or buy."""
     course_id = parse_uuid(turn.arg)
     card = (
@@ -118,8 +118,6 @@ async def show_course(turn: Turn) -> list[Reply]:
     )
     if card is None:
         return [Reply(_("Sorry, this course is not available."), options=category_options())]
-    # Remember the card on screen: /buy then means this course.
-    turn.goto("idle", course=str(card.id))
     lines = [
         f"{card.emoji or '📘'} {card.title}",
         "",
@@ -149,10 +147,11 @@ async def show_course(turn: Turn) -> list[Reply]:
             options.append(Option(label, f"lesson:{lesson_id}"))
         options.append(Option(_("💳 Buy this course"), f"buy:{card.id}"))
     options.append(Option(_("⬅️ All topics"), "cmd:courses"))
-    return [Reply("\n".join(lines), options=tuple(options))]
+    # Remember the card on screen: /buy then means this course.
+    return Answer([Reply("\n".join(lines), options=tuple(options))], IDLE, {"course": str(card.id)})
 
 
-async def enroll(turn: Turn) -> list[Reply]:
+async def enroll(turn: Turn) -> Answer | list[Reply]:
     """Answers `enroll:<id>`: enrols in a free course (once) and sends the first lesson."""
     course_id = parse_uuid(turn.arg)
     card = await q.course_card(turn.session, course_id, turn.farmer.user_id) if course_id else None
@@ -176,7 +175,7 @@ async def enroll(turn: Turn) -> list[Reply]:
     return replies + await lessons.continue_course(turn, card.id)
 
 
-async def deep_link(turn: Turn) -> list[Reply] | None:
+async def deep_link(turn: Turn) -> Answer | list[Reply] | None:
     """`/start course-<id>`: open that course directly. None if the payload is not ours."""
     if turn.arg.startswith("course-") and parse_uuid(turn.arg.removeprefix("course-")):
         turn.arg = turn.arg.removeprefix("course-")
@@ -184,12 +183,15 @@ async def deep_link(turn: Turn) -> list[Reply] | None:
     return None
 
 
+# The catalogue has no states of its own: a card rests in IDLE carrying {"course": id}
+# (so /buy means it), and enrolling hands over to the first lesson.
 CONVERSATION = Conversation(
-    commands={"courses": show_topics},
+    name="catalog",
+    commands={"courses": on(show_topics, IDLE)},
     buttons={
-        "cat": show_courses,
-        "course": show_course,
-        "enroll": enroll,
+        "cat": on(show_courses, STAY),
+        "course": on(show_course, IDLE, STAY),
+        "enroll": on(enroll, lessons.LESSON, IDLE, STAY),
     },
     aliases={
         "courses": "courses",

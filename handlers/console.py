@@ -13,7 +13,7 @@ import secrets
 from bot.i18n import _
 from bot.messages import Reply
 from db.queries import console as q
-from handlers.base import Conversation, Turn
+from handlers.base import STAY, Conversation, Turn, on
 from handlers.broadcast import token_hash
 
 SIGN_IN_VALID = dt.timedelta(minutes=10)
@@ -49,4 +49,4 @@ async def console_command(turn: Turn) -> list[Reply]:
     ]
 
 
-CONVERSATION = Conversation(commands={"console": console_command})
+CONVERSATION = Conversation(name="console", commands={"console": on(console_command, STAY)})

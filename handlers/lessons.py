@@ -16,8 +16,12 @@ from db.queries import catalog as catalog_q
 from db.queries import lessons as q
 from db.queries import quiz as quiz_q
 from handlers import completion, rewards
-from handlers.base import Conversation, Turn, bulleted, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, bulleted, on, parse_uuid
 from handlers.quiz_offer import offer_quiz
+
+# A lesson is on screen; the state carries {"lesson": id}, so /next on a free preview
+# knows which one. Typed text here is not the lesson's: search answers it.
+LESSON = "lesson"
 
 
 def _header(lesson: q.LessonView) -> str:
@@ -84,7 +88,7 @@ def render_lesson(lesson: q.LessonView) -> Reply:
     )
 
 
-async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
+async def send_lesson(turn: Turn, lesson: q.LessonView) -> Answer | list[Reply]:
     """Send a lesson the farmer may open; a free course enrols them on the way."""
     if not lesson.is_open_to:
         return [
@@ -107,8 +111,7 @@ async def send_lesson(turn: Turn, lesson: q.LessonView) -> list[Reply]:
         quiz = await _quiz_of(turn, lesson)
         if quiz is not None:
             return badges + await offer_quiz(turn, quiz)
-    turn.goto("lesson", lesson=str(lesson.id))
-    return [*badges, render_lesson(lesson)]
+    return Answer([*badges, render_lesson(lesson)], LESSON, {"lesson": str(lesson.id)})
 
 
 async def _quiz_of(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo | None:
@@ -128,7 +131,7 @@ async def _quiz_still_due(turn: Turn, lesson: q.LessonView) -> quiz_q.QuizInfo |
     return quiz
 
 
-async def open_lesson(turn: Turn) -> list[Reply]:
+async def open_lesson(turn: Turn) -> Answer | list[Reply]:
     """Answers `lesson:<id>`: sends that lesson; asks to tap Done when finished."""
     lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
@@ -137,7 +140,7 @@ async def open_lesson(turn: Turn) -> list[Reply]:
     return await send_lesson(turn, lesson)
 
 
-async def continue_course(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
+async def continue_course(turn: Turn, course_id: uuid.UUID) -> Answer | list[Reply]:
     """The first lesson of the course not done yet, or the course's end."""
     lesson = await q.first_open_lesson(turn.session, course_id, turn.farmer.user_id)
     if lesson is None:
@@ -150,7 +153,7 @@ async def continue_course(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
     return await send_lesson(turn, lesson)
 
 
-async def continue_button(turn: Turn) -> list[Reply]:
+async def continue_button(turn: Turn) -> Answer | list[Reply]:
     """Answers `continue:<course>`: the first lesson not done yet."""
     course_id = parse_uuid(turn.arg)
     if course_id is None:
@@ -174,13 +177,13 @@ def _no_course() -> list[Reply]:
     ]
 
 
-async def repeat_lesson(turn: Turn) -> list[Reply]:
+async def repeat_lesson(turn: Turn) -> Answer | list[Reply]:
     """Answers /lesson: sends the current lesson again."""
     lesson = await _current_lesson(turn)
     return await send_lesson(turn, lesson) if lesson else _no_course()
 
 
-async def next_command(turn: Turn) -> list[Reply]:
+async def next_command(turn: Turn) -> Answer | list[Reply]:
     """Answers /next: marks the current lesson done and sends the next one."""
     lesson = await _current_lesson(turn)
     if lesson is None:
@@ -195,7 +198,7 @@ async def next_command(turn: Turn) -> list[Reply]:
     return await finish_lesson(turn, lesson)
 
 
-async def next_button(turn: Turn) -> list[Reply]:
+async def next_button(turn: Turn) -> Answer | list[Reply]:
     """Answers `next:<lesson>`: marks that lesson done (once) and sends the next one."""
     lesson_id = parse_uuid(turn.arg)
     lesson = await q.get_lesson(turn.session, lesson_id, turn.farmer.user_id) if lesson_id else None
@@ -206,7 +209,7 @@ async def next_button(turn: Turn) -> list[Reply]:
 
 async def finish_lesson(
     turn: Turn, lesson: q.LessonView, *, quiz_done: bool = False
-) -> list[Reply]:
+) -> Answer | list[Reply]:
     """Mark the lesson done, then send the next one or congratulate.
 
     A quiz lesson is done when its quiz is: a required quiz must be passed first,
@@ -245,7 +248,6 @@ async def finish_lesson(
     # Badge notifications go after what they celebrate and before the next lesson.
     badges = done.badges
     if done.completion.course_completed:
-        turn.goto("idle")
         for roadmap in done.roadmaps:
             replies.append(
                 Reply(
@@ -265,7 +267,7 @@ async def finish_lesson(
                 ),
             )
         )
-        return replies + badges
+        return Answer(replies + badges, IDLE)
     following = await q.next_lesson(
         turn.session, lesson.course_id, lesson.order_index, turn.farmer.user_id
     )
@@ -274,8 +276,19 @@ async def finish_lesson(
     return replies + badges + await send_lesson(turn, following)
 
 
+# A lesson that is a quiz hands over to the quiz's intro, in IDLE; a finished course
+# rests in IDLE too. Where nothing can be sent (paid, not enrolled) nothing moves.
 CONVERSATION = Conversation(
-    commands={"lesson": repeat_lesson, "next": next_command},
-    buttons={"lesson": open_lesson, "next": next_button, "continue": continue_button},
+    name="lessons",
+    states={LESSON: None},
+    commands={
+        "lesson": on(repeat_lesson, LESSON, IDLE, STAY),
+        "next": on(next_command, LESSON, IDLE, STAY),
+    },
+    buttons={
+        "lesson": on(open_lesson, LESSON, IDLE, STAY),
+        "next": on(next_button, LESSON, IDLE, STAY),
+        "continue": on(continue_button, LESSON, IDLE, STAY),
+    },
     aliases={"aage": "next", "आगे": "next", "पुढे": "next", "agla": "next"},
 )

@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, _, babel_locale, format_number, ngettext
 from bot.messages import Option, Reply, media_kind
 from db.queries import library as q
-from handlers.base import Conversation, Turn, bulleted, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, bulleted, on, parse_uuid
 from handlers.categories import (
     CATEGORIES,
     CONTENT_LANGUAGE,
@@ -119,8 +119,12 @@ def _not_available(shelf: _Shelf) -> list[Reply]:
 FEATURED = "*"
 
 
-async def _featured(turn: Turn, shelf: _Shelf, *, others: bool = False) -> list[Reply]:
-    turn.goto("idle")
+async def _featured(turn: Turn, shelf: _Shelf, *, others: bool = False) -> Answer:
+    """The featured shelf: the library's front page, so a farmer here is at rest."""
+    return Answer(await _featured_items(turn, shelf, others=others), IDLE)
+
+
+async def _featured_items(turn: Turn, shelf: _Shelf, *, others: bool) -> list[Reply]:
     language = content_language(turn)
     items = await q.featured(
         turn.session, shelf.kind, language, limit=PAGE_SIZE, in_language=not others
@@ -143,7 +147,7 @@ async def _featured(turn: Turn, shelf: _Shelf, *, others: bool = False) -> list[
     return [Reply(f"{note}\n\n{title}" if note else title, options=tuple(options))]
 
 
-async def _topic_page(turn: Turn, shelf: _Shelf) -> list[Reply]:
+async def _topic_page(turn: Turn, shelf: _Shelf) -> Answer | list[Reply]:
     slug, _sep, rest = turn.arg.partition(":")
     page_text, _sep, scope = rest.partition(":")
     others = scope == "o"
@@ -229,22 +233,22 @@ def video_text(video: q.VideoView) -> str:
     return "\n".join(lines)
 
 
-async def show_articles(turn: Turn) -> list[Reply]:
+async def show_articles(turn: Turn) -> Answer:
     """Answers /articles: featured articles and "By topic"; asks which to open."""
     return await _featured(turn, ARTICLES)
 
 
-async def show_videos(turn: Turn) -> list[Reply]:
+async def show_videos(turn: Turn) -> Answer:
     """Answers /videos: featured videos and "By topic"; asks which to watch."""
     return await _featured(turn, VIDEOS)
 
 
-async def article_topic(turn: Turn) -> list[Reply]:
+async def article_topic(turn: Turn) -> Answer | list[Reply]:
     """Answers `acat` (the topics) or `acat:<slug>[:<page>]` (five articles); asks which to read."""
     return await _topic_page(turn, ARTICLES)
 
 
-async def video_topic(turn: Turn) -> list[Reply]:
+async def video_topic(turn: Turn) -> Answer | list[Reply]:
     """Answers `vcat` (the topics) or `vcat:<slug>[:<page>]` (five videos); asks which to watch."""
     return await _topic_page(turn, VIDEOS)
 
@@ -298,16 +302,17 @@ async def like(turn: Turn) -> list[Reply]:
     ]
 
 
+# The library has no states of its own: its front pages rest in IDLE.
 CONVERSATION = Conversation(
-    commands={"articles": show_articles, "videos": show_videos},
+    name="library",
+    commands={"articles": on(show_articles, IDLE), "videos": on(show_videos, IDLE)},
     buttons={
-        "acat": article_topic,
-        "vcat": video_topic,
-        "article": open_article,
-        "video": open_video,
-        "like": like,
+        "acat": on(article_topic, IDLE, STAY),
+        "vcat": on(video_topic, IDLE, STAY),
+        "article": on(open_article, STAY),
+        "video": on(open_video, STAY),
+        "like": on(like, STAY),
     },
-    states={},
     aliases={
         "article": "articles", "lekh": "articles", "लेख": "articles",
         "video": "videos", "वीडियो": "videos", "विडियो": "videos", "व्हिडिओ": "videos",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.i18n import _
 from bot.messages import Reply
-from handlers.base import Turn
+from handlers.base import STAY, Conversation, Turn, on
 
 
 def _what_arrived(kind: str) -> str:
@@ -40,3 +40,9 @@ async def answer_attachment(turn: Turn) -> list[Reply]:
             )
         )
     ]
+
+
+CONVERSATION = Conversation(
+    name="media",
+    events={"a voice note, photo, video, file, location or sticker": on(answer_attachment, STAY)},
+)

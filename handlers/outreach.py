@@ -28,7 +28,7 @@ from bot.templates import templates_for
 from db.queries import outbox
 from db.queries import payments as payments_q
 from db.queries import turns as turns_q
-from handlers.base import Turn
+from handlers.base import Answer, Turn
 from handlers.numbering import MENU_KEY, MENU_LABELS_KEY, number_options, option_labels
 
 
@@ -80,7 +80,9 @@ class FarmerMessages:
         self.conversation = conversation
         self.kind = kind
 
-    async def tell(self, build: Callable[[Turn], Awaitable[list[Reply]] | list[Reply]]) -> int:
+    async def tell(
+        self, build: Callable[[Turn], Awaitable[Answer | list[Reply]] | list[Reply]]
+    ) -> int:
         who = await payments_q.contact(self.session, self.user_id)
         if who is None:
             return 0
@@ -111,7 +113,7 @@ class FarmerMessages:
         )
         with use_language(who.language):
             built = build(turn)
-            replies = built if isinstance(built, list) else await built
+            replies = turn.take(built if isinstance(built, list) else await built)
         numbered, new_menu = number_options(replies)
         queued = await tell(self.session, self.settings, self.user_id, numbered, kind=self.kind)
         saved = dict(turn.data)
@@ -122,11 +124,11 @@ class FarmerMessages:
         return queued
 
 
-async def where_it_left(turn: Turn) -> None:
+async def where_it_left(turn: Turn) -> Answer:
     """Something outside this turn told the farmer and moved their conversation on (a
     settlement's first lesson, say): this turn ends where that left it."""
     conversation = await turns_q.lock_conversation(turn.session, turn.farmer.user_id)
     data = dict(conversation.data)
     turn.menu = data.pop(MENU_KEY, [])
     turn.menu_labels = data.pop(MENU_LABELS_KEY, [])
-    turn.state, turn.data = conversation.state, data
+    return Answer([], conversation.state, data)

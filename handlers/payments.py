@@ -34,12 +34,13 @@ from db.queries import lessons as lessons_q
 from db.queries import payments as q
 from db.queries.jobs import enqueue
 from handlers import outreach, settlement
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.categories import (
     CONTENT_LANGUAGE,
     only_other_languages_note,
     other_languages_option,
 )
+from handlers.lessons import LESSON
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +366,7 @@ def payment_reply(
 # --- Telegram Stars: the channel itself took the money ----------------------------
 
 
-async def stars_paid(turn: Turn) -> list[Reply]:
+async def stars_paid(turn: Turn) -> Answer | list[Reply]:
     """Answers Telegram's successful_payment: settles the purchase as any provider's Paid
     (and refunded_payment as any provider's Refunded)."""
     payment = turn.inbound.payment
@@ -399,13 +400,12 @@ async def stars_paid(turn: Turn) -> list[Reply]:
         return [
             Reply(_("We have received your payment. Our team will check it and write to you soon."))
         ]
-    await outreach.where_it_left(turn)
-    return []
+    return await outreach.where_it_left(turn)
 
 
 async def _stars_refunded(
     turn: Turn, payment: ChannelPayment, purchase: q.Purchase | None
-) -> list[Reply]:
+) -> Answer | list[Reply]:
     """Telegram gave the Stars back: the purchase is refunded and the course closed,
     exactly as a gateway's refund. Telegram refunds a Stars payment only whole."""
     if purchase is not None and purchase.payment_id not in (None, payment.charge_id):
@@ -432,8 +432,12 @@ async def _stars_refunded(
     return []
 
 
+# Buying asks only; the conversation moves when the payment settles (`_unlocked`: the
+# first lesson), told outside the turn, or in it for Telegram Stars.
 CONVERSATION = Conversation(
-    commands={"buy": buy_command},
-    buttons={"buy": buy, "buylist": buy_list},
+    name="payments",
+    commands={"buy": on(buy_command, STAY)},
+    buttons={"buy": on(buy, STAY), "buylist": on(buy_list, STAY)},
+    events={"a Telegram Stars payment or refund": on(stars_paid, LESSON, IDLE, STAY)},
     aliases={"buy": "buy", "खरीदें": "buy", "खरीदना": "buy", "विकत घ्या": "buy", "kharidna": "buy"},
 )

@@ -27,7 +27,7 @@ from bot.i18n import (
 from bot.messages import Option, Reply
 from db.queries import privacy as q
 from handlers import menu
-from handlers.base import Conversation, Turn
+from handlers.base import IDLE, NEW, STAY, Answer, Conversation, Turn, on
 from handlers.jobs import JOBS, Work
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 NOTICE_VERSION = "2026-12"
 CONSENT_BY_LANGUAGE = "language_choice"
 AWAITING_CONSENT = "awaiting_consent"
+# /delete asked "erase everything?": typed yes or no answers it.
+CONFIRM_ERASE = "confirm_erase"
 FORGET_JOB = "privacy.forget_erased_addresses"
 FORGET_CRON = "* * * * *"
 # How long we keep the address and name of someone who wrote but never agreed.
@@ -81,7 +83,7 @@ def awaiting_consent(turn: Turn) -> bool:
     Instructors and admins joined by invite, under the operator's own terms."""
     if turn.farmer.role != "farmer":
         return False
-    return turn.state == "new" or bool(turn.data.get(AWAITING_CONSENT))
+    return turn.state == NEW or bool(turn.data.get(AWAITING_CONSENT))
 
 
 async def record_consent(turn: Turn) -> None:
@@ -164,45 +166,44 @@ async def show_my_data(turn: Turn) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-async def ask_to_erase(turn: Turn) -> list[Reply]:
+async def ask_to_erase(turn: Turn) -> Answer:
     """Answers /delete: says what erasing means and asks to confirm (Yes / No)."""
-    turn.goto("confirm_erase", **({AWAITING_CONSENT: True} if awaiting_consent(turn) else {}))
-    return [
-        Reply(
-            _(
-                "Do you want to erase your data? Your name, chat address, answers and "
-                "progress will be deleted and cannot be brought back. Payment records "
-                "are kept, without your name, as the law requires."
-            ),
-            options=(
-                Option(_("Yes, erase my data"), "erase:yes"),
-                Option(_("No, keep it"), "erase:no"),
-            ),
-        )
-    ]
+    question = Reply(
+        _(
+            "Do you want to erase your data? Your name, chat address, answers and "
+            "progress will be deleted and cannot be brought back. Payment records "
+            "are kept, without your name, as the law requires."
+        ),
+        options=(
+            Option(_("Yes, erase my data"), "erase:yes"),
+            Option(_("No, keep it"), "erase:no"),
+        ),
+    )
+    return Answer(
+        [question], CONFIRM_ERASE, {AWAITING_CONSENT: True} if awaiting_consent(turn) else {}
+    )
 
 
-async def erase_choice(turn: Turn) -> list[Reply]:
+async def erase_choice(turn: Turn) -> Answer | list[Reply]:
     """Answers `erase:yes|no`: erases, or keeps everything. Only right after /delete."""
-    if turn.state != "confirm_erase":
+    if turn.state != CONFIRM_ERASE:
         return [Reply(_("That choice is no longer available.")), menu.main_menu(turn)]
     if turn.arg != "yes":
         if awaiting_consent(turn):
-            turn.goto("new")
-            return [Reply(_("Nothing was erased. Send /start to begin."))]
-        turn.goto("idle")
-        return [Reply(_("Nothing was erased. Your data is kept.")), menu.main_menu(turn)]
+            return Answer([Reply(_("Nothing was erased. Send /start to begin."))], NEW)
+        kept = Reply(_("Nothing was erased. Your data is kept."))
+        return Answer([kept, menu.main_menu(turn)], IDLE)
     return await erase(turn)
 
 
-async def erase_answer_typed(turn: Turn) -> list[Reply]:
+async def erase_answer_typed(turn: Turn) -> Answer | list[Reply]:
     """Answers typed text after /delete: "yes"/"हाँ"/"होय" erases, anything else keeps."""
     word = unicodedata.normalize("NFC", turn.inbound.text).strip().lower()
     turn.arg = "yes" if word in _YES_WORDS else "no"
     return await erase_choice(turn)
 
 
-async def erase(turn: Turn) -> list[Reply]:
+async def erase(turn: Turn) -> Answer:
     """Erase the farmer: this address moves to a new empty account that owes the goodbye."""
     old_user = turn.farmer.user_id
     language = turn.farmer.language
@@ -219,15 +220,13 @@ async def erase(turn: Turn) -> list[Reply]:
     turn.farmer.user_id = new_user
     turn.farmer.display_name = None
     turn.farmer.consent_status = "opted_in"
-    turn.goto("new", erased_at=turn.now.isoformat())
-    return [
-        Reply(
-            _(
-                "Your data has been erased. Thank you for learning with us. "
-                "If you write again, we will start fresh and ask for your agreement again."
-            )
+    goodbye = Reply(
+        _(
+            "Your data has been erased. Thank you for learning with us. "
+            "If you write again, we will start fresh and ask for your agreement again."
         )
-    ]
+    )
+    return Answer([goodbye], NEW, {"erased_at": turn.now.isoformat()})
 
 
 async def forget_erased_addresses(work: Work) -> int:
@@ -246,10 +245,16 @@ async def forget_erased_addresses_often(work: Work) -> None:
     await forget_erased_addresses(work)
 
 
+# Erasing starts over in NEW, so the next message meets the privacy notice again.
 CONVERSATION = Conversation(
-    commands={"mydata": show_my_data, "delete": ask_to_erase, "privacy": show_privacy},
-    buttons={"erase": erase_choice},
-    states={"confirm_erase": erase_answer_typed},
+    name="privacy",
+    states={CONFIRM_ERASE: on(erase_answer_typed, NEW, IDLE)},
+    commands={
+        "mydata": on(show_my_data, STAY),
+        "delete": on(ask_to_erase, CONFIRM_ERASE),
+        "privacy": on(show_privacy, STAY),
+    },
+    buttons={"erase": on(erase_choice, NEW, IDLE, STAY)},
     aliases={
         "my data": "mydata", "mera data": "mydata", "मेरा डेटा": "mydata", "माझा डेटा": "mydata",
         "delete my data": "delete", "erase my data": "delete",

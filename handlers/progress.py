@@ -6,7 +6,7 @@ from bot.i18n import _, format_number
 from bot.messages import Option, Reply
 from db.queries import lessons as q
 from handlers import rewards
-from handlers.base import Conversation, Turn
+from handlers.base import STAY, Conversation, Turn, on
 
 BAR_CELLS = 10
 
@@ -48,6 +48,7 @@ async def show_progress(turn: Turn) -> list[Reply]:
 
 
 CONVERSATION = Conversation(
-    commands={"progress": show_progress},
+    name="progress",
+    commands={"progress": on(show_progress, STAY)},
     aliases={"pragati": "progress", "प्रगति": "progress", "प्रगती": "progress"},
 )

@@ -9,6 +9,8 @@
     deadline passed ─► the attempt closes (here, or by the `quiz_deadline` job)
 
 State `quiz_question` holds {"attempt": id}: typed text there is an answer.
+The whole machine is the table at the end (`CONVERSATION`); its diagram is
+docs/conversations/quiz.md.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from db.queries import lessons as lessons_q
 from db.queries import quiz as q
 from db.queries.jobs import enqueue
 from handlers import completion, grading, lessons, outreach, rewards
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.jobs import JOBS, Work
+from handlers.lessons import LESSON
 from handlers.quiz_offer import offer_quiz, quiz_intro
 
 DEADLINE_JOB = "quiz_deadline"
+
+# A question is on screen and typed text answers it; the state carries {"attempt": id}.
+QUESTION = "quiz_question"
 
 
 def _not_available() -> list[Reply]:
@@ -58,7 +64,7 @@ def _access_refused(access: lessons_q.CourseAccess | None) -> list[Reply] | None
     return None
 
 
-async def open_quiz(turn: Turn) -> list[Reply]:
+async def open_quiz(turn: Turn) -> Answer | list[Reply]:
     """Answers `quiz:<id>`: the quiz's intro (or resume); asks to start."""
     quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
@@ -70,7 +76,7 @@ async def open_quiz(turn: Turn) -> list[Reply]:
     return await offer_quiz(turn, quiz)
 
 
-async def quiz_command(turn: Turn) -> list[Reply]:
+async def quiz_command(turn: Turn) -> Answer | list[Reply]:
     """Answers /quiz: the next quiz due in the current course; asks to start it."""
     quiz = await q.next_due_quiz(turn.session, turn.farmer.user_id)
     if quiz is None:
@@ -106,7 +112,7 @@ async def course_quizzes(turn: Turn) -> list[Reply]:
     ]
 
 
-async def start(turn: Turn) -> list[Reply]:
+async def start(turn: Turn) -> Answer | list[Reply]:
     """Answers `qstart:<quiz>`: a new attempt (shuffled if the quiz says so); asks question 1."""
     quiz_id = parse_uuid(turn.arg)
     quiz = await q.get_quiz(turn.session, quiz_id) if quiz_id else None
@@ -133,10 +139,10 @@ async def start(turn: Turn) -> list[Reply]:
     assert state is not None
     # The full intro was on screen a moment ago (offer_quiz): say only which attempt this is.
     intro = Reply(quiz_intro(quiz, number, brief=True))
-    return [intro, await _ask(turn, state)]
+    return Answer([intro]) + _ask(state)
 
 
-async def resume(turn: Turn) -> list[Reply]:
+async def resume(turn: Turn) -> Answer | list[Reply]:
     """Answers `qresume:<attempt>`: asks the current question again."""
     attempt_id = parse_uuid(turn.arg)
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
@@ -148,14 +154,14 @@ async def resume(turn: Turn) -> list[Reply]:
         return refused
     if state.out_of_time:
         return await _close(turn, state, "expired")
-    return [await _ask(turn, state)]
+    return _ask(state)
 
 
-async def _ask(turn: Turn, state: q.AttemptState) -> Reply:
+def _ask(state: q.AttemptState) -> Answer:
     question = state.question
     assert question is not None, "asked past the last question"
-    turn.goto("quiz_question", attempt=str(state.attempt_id))
-    return question_reply(question, state.attempt_id, state.current_index, state.total)
+    asked = question_reply(question, state.attempt_id, state.current_index, state.total)
+    return Answer([asked], QUESTION, {"attempt": str(state.attempt_id)})
 
 
 def question_reply(question: q.Question, attempt_id: uuid.UUID, index: int, total: int) -> Reply:
@@ -179,7 +185,7 @@ def question_reply(question: q.Question, attempt_id: uuid.UUID, index: int, tota
     return Reply(f"{text}\n\n{hint}")
 
 
-async def answer_button(turn: Turn) -> list[Reply]:
+async def answer_button(turn: Turn) -> Answer | list[Reply]:
     """Answers `qa:<attempt>:<n>:<option>`: grades it; a stale tap changes nothing."""
     attempt_text, _sep, rest = turn.arg.partition(":")
     index_text, _sep, option_text = rest.partition(":")
@@ -200,21 +206,19 @@ async def answer_button(turn: Turn) -> list[Reply]:
     return await _grade(turn, state, option_index=int(option_text), typed=None)
 
 
-async def answer_text(turn: Turn) -> list[Reply]:
+async def answer_text(turn: Turn) -> Answer:
     """Answers typed text while a question is open: a number, an option's words, or the answer."""
     attempt_id = parse_uuid(str(turn.data.get("attempt", "")))
     state = await q.lock_attempt(turn.session, attempt_id) if attempt_id else None
     if state is None or state.status != "in_progress":
-        turn.goto("idle")
-        return [Reply(_("This quiz attempt is already over."))]
+        return Answer([Reply(_("This quiz attempt is already over."))], IDLE)
     refused = _access_refused(state.access)
     if refused is not None:
-        turn.goto("idle")
-        return refused
+        return Answer(refused, IDLE)
     return await _grade(turn, state, option_index=None, typed=turn.inbound.text)
 
 
-async def _where_you_are(turn: Turn, state: q.AttemptState) -> list[Reply]:
+async def _where_you_are(turn: Turn, state: q.AttemptState) -> Answer | list[Reply]:
     if state.status != "in_progress":
         return [Reply(_("That answer was already counted. This attempt is finished."))]
     note = Reply(
@@ -222,12 +226,12 @@ async def _where_you_are(turn: Turn, state: q.AttemptState) -> list[Reply]:
             number=format_number(state.current_index + 1), total=format_number(state.total)
         )
     )
-    return [note, await _ask(turn, state)]
+    return Answer([note]) + _ask(state)
 
 
 async def _grade(
     turn: Turn, state: q.AttemptState, *, option_index: int | None, typed: str | None
-) -> list[Reply]:
+) -> Answer:
     if state.out_of_time:
         # An answer after the deadline is not graded.
         return await _close(turn, state, "expired")
@@ -239,14 +243,12 @@ async def _grade(
         if option_index is None and typed is not None:
             option_index = grading.choice_from_text(choices, typed)
         if option_index is None or not 0 <= option_index < len(choices):
-            return [
-                Reply(_("Please choose one of the options: tap a button or send its number.")),
-                await _ask(turn, state),
-            ]
+            hint = Reply(_("Please choose one of the options: tap a button or send its number."))
+            return Answer([hint]) + _ask(state)
         graded = grading.grade_choice(choices, option_index, question.points)
     else:
         if typed is None or not typed.strip():
-            return [await _ask(turn, state)]
+            return _ask(state)
         graded = grading.grade_text(question.question_type, choices, typed, question.points)
     advanced = await q.record_answer(
         turn.session, state, question.id,
@@ -255,7 +257,7 @@ async def _grade(
     replies = [_feedback(state.quiz, question, graded)]
     if advanced.question is None:
         return replies + await _close(turn, advanced, "finished")
-    return [*replies, await _ask(turn, advanced)]
+    return replies + _ask(advanced)
 
 
 def _feedback(quiz: q.QuizInfo, question: q.Question, graded: grading.Graded) -> Reply:
@@ -275,8 +277,7 @@ def _feedback(quiz: q.QuizInfo, question: q.Question, graded: grading.Graded) ->
     return Reply(text)
 
 
-async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
-    turn.goto("idle")
+async def _close(turn: Turn, state: q.AttemptState, status: str) -> Answer:
     quiz = state.quiz
     result = await q.finish_attempt(turn.session, state.attempt_id, status)
     replies = [result_reply(quiz, result, expired=status == "expired")]
@@ -288,8 +289,8 @@ async def _close(turn: Turn, state: q.AttemptState, status: str) -> list[Reply]:
     if (result.passed or not quiz.is_required) and quiz.lesson_id is not None:
         lesson = await lessons_q.get_lesson(turn.session, quiz.lesson_id, turn.farmer.user_id)
         if lesson is not None and lesson.enrollment_status is not None:
-            replies += await lessons.finish_lesson(turn, lesson, quiz_done=True)
-    return replies
+            return Answer(replies, IDLE) + await lessons.finish_lesson(turn, lesson, quiz_done=True)
+    return Answer(replies, IDLE)
 
 
 def score_line(result: q.Result) -> str:
@@ -363,15 +364,17 @@ async def close_overdue_attempt(work: Work, payload: dict[str, object]) -> None:
         await outreach.tell(session, work.settings, state.user_id, badges, kind="badge")
 
 
+# A closing attempt finishes its lesson, which may send the next one (LESSON).
 CONVERSATION = Conversation(
-    commands={"quiz": quiz_command},
+    name="quiz",
+    states={QUESTION: on(answer_text, QUESTION, IDLE, LESSON)},
+    commands={"quiz": on(quiz_command, IDLE, STAY)},
     buttons={
-        "quiz": open_quiz,
-        "quizlist": course_quizzes,
-        "qstart": start,
-        "qresume": resume,
-        "qa": answer_button,
+        "quiz": on(open_quiz, IDLE, STAY),
+        "quizlist": on(course_quizzes, STAY),
+        "qstart": on(start, QUESTION, STAY),
+        "qresume": on(resume, QUESTION, IDLE, LESSON, STAY),
+        "qa": on(answer_button, QUESTION, IDLE, LESSON, STAY),
     },
-    states={"quiz_question": answer_text},
     aliases={"prashn": "quiz", "प्रश्नोत्तरी": "quiz", "प्रश्नमंजूषा": "quiz"},
 )

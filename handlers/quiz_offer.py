@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.i18n import _, format_number, format_percentage, ngettext
 from bot.messages import Option, Reply
 from db.queries import quiz as q
-from handlers.base import Turn
+from handlers.base import IDLE, Answer, Turn
 
 
 def quiz_intro(quiz: q.QuizInfo, attempt_number: int, *, brief: bool = False) -> str:
@@ -33,29 +33,25 @@ def quiz_intro(quiz: q.QuizInfo, attempt_number: int, *, brief: bool = False) ->
     return "\n".join(lines)
 
 
-async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> list[Reply]:
+async def offer_quiz(turn: Turn, quiz: q.QuizInfo) -> Answer:
     """Introduces a quiz; asks to start, or to resume or restart an unfinished attempt."""
     open_attempt = await q.open_attempt(turn.session, turn.farmer.user_id, quiz.id)
     if open_attempt is not None:
-        turn.goto("idle")
         text = _("You started this quiz earlier and answered {done} of {total} questions.").format(
             done=format_number(open_attempt.current_index),
             total=format_number(open_attempt.total),
         )
-        return [
-            Reply(
-                "❓ " + quiz.title + "\n" + text,
-                options=(
-                    Option(_("▶️ Resume"), f"qresume:{open_attempt.attempt_id}"),
-                    Option(_("🔄 Start again"), f"qstart:{quiz.id}"),
-                ),
-            )
-        ]
-    attempts = await q.count_attempts(turn.session, turn.farmer.user_id, quiz.id)
-    turn.goto("idle")
-    return [
-        Reply(
-            quiz_intro(quiz, attempts + 1),
-            options=(Option(_("▶️ Start the quiz"), f"qstart:{quiz.id}"),),
+        resume_or_restart = Reply(
+            "❓ " + quiz.title + "\n" + text,
+            options=(
+                Option(_("▶️ Resume"), f"qresume:{open_attempt.attempt_id}"),
+                Option(_("🔄 Start again"), f"qstart:{quiz.id}"),
+            ),
         )
-    ]
+        return Answer([resume_or_restart], IDLE)
+    attempts = await q.count_attempts(turn.session, turn.farmer.user_id, quiz.id)
+    intro = Reply(
+        quiz_intro(quiz, attempts + 1),
+        options=(Option(_("▶️ Start the quiz"), f"qstart:{quiz.id}"),),
+    )
+    return Answer([intro], IDLE)

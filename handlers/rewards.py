@@ -65,7 +65,7 @@ from bot.i18n import _, format_number, ngettext, use_language
 from bot.messages import Option, Reply
 from db.queries import rewards as q
 from handlers import outreach
-from handlers.base import Conversation, Turn
+from handlers.base import STAY, Conversation, Turn, on
 from handlers.jobs import JOBS, Work
 
 log = logging.getLogger(__name__)
@@ -404,8 +404,9 @@ async def streak_reminders(work: Work) -> bool:
 
 
 CONVERSATION = Conversation(
-    commands={"badges": show_badges, "leaderboard": show_leaderboard},
-    buttons={"lbname": leaderboard_name},
+    name="rewards",
+    commands={"badges": on(show_badges, STAY), "leaderboard": on(show_leaderboard, STAY)},
+    buttons={"lbname": on(leaderboard_name, STAY)},
     aliases={
         "badges": "badges",
         "badge": "badges",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.i18n import _, format_number, ngettext
 from bot.messages import Option, Reply
 from db.queries import roadmaps as q
-from handlers.base import Conversation, Turn, parse_uuid
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
 from handlers.categories import only_other_languages_note, other_languages_option
 from handlers.library import content_language, level_name
 
@@ -93,10 +93,13 @@ def _not_available() -> list[Reply]:
     ]
 
 
-async def show_roadmaps(turn: Turn) -> list[Reply]:
+async def show_roadmaps(turn: Turn) -> Answer:
     """Answers /roadmaps (and `roadmaps:o`, the other languages): the published roadmaps
     in the farmer's language; asks which to open."""
-    turn.goto("idle")
+    return Answer(await _roadmap_list(turn), IDLE)
+
+
+async def _roadmap_list(turn: Turn) -> list[Reply]:
     others = turn.arg == "o"
     language = content_language(turn)
     roadmaps = await q.published_roadmaps(
@@ -154,9 +157,14 @@ async def follow_roadmap(turn: Turn) -> list[Reply]:
     return await _roadmap_replies(turn, roadmap, lead)
 
 
+# Roadmaps have no states of their own: the list rests in IDLE.
 CONVERSATION = Conversation(
-    commands={"roadmaps": show_roadmaps},
-    buttons={"roadmap": open_roadmap, "roadmaps": show_roadmaps, "follow": follow_roadmap},
-    states={},
+    name="roadmaps",
+    commands={"roadmaps": on(show_roadmaps, IDLE)},
+    buttons={
+        "roadmap": on(open_roadmap, STAY),
+        "roadmaps": on(show_roadmaps, IDLE),
+        "follow": on(follow_roadmap, STAY),
+    },
     aliases={"roadmap": "roadmaps", "रोडमैप": "roadmaps", "रोडमॅप": "roadmaps"},
 )

@@ -21,11 +21,16 @@ from bot.messages import Option, Reply
 from bot.romanize import romanize
 from db.queries import search as q
 from handlers import start
-from handlers.base import Conversation, Turn
+from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on
 from handlers.categories import CONTENT_LANGUAGE, category_options
 from handlers.jobs import JOBS, Work
 
 PAGE_SIZE = 5
+
+# Results are on screen; the state carries {"query", "offset"} so "more" pages on.
+SEARCHING = "searching"
+# /search asked what to look for: typed text is the query.
+ASKING = "search_query"
 # Longer queries are cut: they are shown back to the farmer and kept in the state.
 MAX_QUERY_CHARS = 100
 # Telegram shows about this much of a button; WhatsApp lists stay readable too.
@@ -75,7 +80,7 @@ def _quoted(query: str) -> str:
     return _shorten(query, MAX_QUOTED_CHARS)
 
 
-async def _show_page(turn: Turn, query: str, offset: int) -> list[Reply]:
+async def _show_page(turn: Turn, query: str, offset: int) -> Answer:
     page = await q.search_catalogue(
         turn.session,
         query,
@@ -85,20 +90,15 @@ async def _show_page(turn: Turn, query: str, offset: int) -> list[Reply]:
     )
     if not page.results:
         if offset > 0:
-            turn.goto("searching", query=query, offset=offset)
-            return [
-                Reply(_("That is all I found for “{query}”.").format(query=_quoted(query))),
-            ]
-        turn.goto("idle")
-        return [
-            Reply(
-                _(
-                    "I could not find anything for “{query}”. Try another word, or choose a topic:"
-                ).format(query=_quoted(query)),
-                options=category_options(),
-            )
-        ]
-    turn.goto("searching", query=query, offset=offset)
+            all_found = Reply(_("That is all I found for “{query}”.").format(query=_quoted(query)))
+            return Answer([all_found], SEARCHING, {"query": query, "offset": offset})
+        nothing = Reply(
+            _(
+                "I could not find anything for “{query}”. Try another word, or choose a topic:"
+            ).format(query=_quoted(query)),
+            options=category_options(),
+        )
+        return Answer([nothing], IDLE)
     if offset == 0:
         header = ngettext(
             "I found {count} match for “{query}”. Choose one to open it:",
@@ -117,23 +117,25 @@ async def _show_page(turn: Turn, query: str, offset: int) -> list[Reply]:
     ]
     if offset + len(page.results) < page.total:
         options.append(Option(_("➡️ More results"), MORE_PAYLOAD))
-    return [Reply(header, options=tuple(options))]
+    found = Reply(header, options=tuple(options))
+    return Answer([found], SEARCHING, {"query": query, "offset": offset})
 
 
-def _ask_what(turn: Turn) -> list[Reply]:
-    turn.goto("search_query")
-    return [Reply(_("What would you like to learn about?"), options=category_options())]
+def _ask_what(turn: Turn) -> Answer:
+    return Answer(
+        [Reply(_("What would you like to learn about?"), options=category_options())], ASKING
+    )
 
 
-async def _next_page(turn: Turn) -> list[Reply]:
+async def _next_page(turn: Turn) -> Answer | list[Reply]:
     query = turn.data.get("query")
     offset = turn.data.get("offset")
-    if turn.state != "searching" or not isinstance(query, str) or not isinstance(offset, int):
+    if turn.state != SEARCHING or not isinstance(query, str) or not isinstance(offset, int):
         return [Reply(_("That search is over. Send /search and a few words to search again."))]
     return await _show_page(turn, query, offset + PAGE_SIZE)
 
 
-async def search(turn: Turn) -> list[Reply]:
+async def search(turn: Turn) -> Answer:
     """Answers /search WORDS with the first results to choose from; /search alone asks what to look for."""
     query = clean_query(turn.arg)
     if not query:
@@ -141,14 +143,14 @@ async def search(turn: Turn) -> list[Reply]:
     return await _show_page(turn, query, 0)
 
 
-async def search_button(turn: Turn) -> list[Reply]:
+async def search_button(turn: Turn) -> Answer | list[Reply]:
     """Answers `search:more` with the next results to choose from; a bare `search` button asks what to look for."""
     if turn.arg == "more":
         return await _next_page(turn)
     return _ask_what(turn)
 
 
-async def search_typed_words(turn: Turn) -> list[Reply]:
+async def search_typed_words(turn: Turn) -> Answer:
     """Answers the words typed after /search asked for them: the first results to choose from."""
     query = clean_query(turn.inbound.text)
     if not query:
@@ -156,10 +158,10 @@ async def search_typed_words(turn: Turn) -> list[Reply]:
     return await _show_page(turn, query, 0)
 
 
-async def search_free_text(turn: Turn) -> list[Reply]:
+async def search_free_text(turn: Turn) -> Answer | list[Reply]:
     """Answers free text nothing else claims: results to choose from, or topics if none; "more" pages on."""
     query = clean_query(turn.inbound.text)
-    if turn.state == "searching" and query.lower() in _MORE_WORDS:
+    if turn.state == SEARCHING and query.lower() in _MORE_WORDS:
         return await _next_page(turn)
     if not romanize(query):
         # Emoji, a sticker's text, another script: nothing to search for.
@@ -187,9 +189,14 @@ async def sweep_search_terms(work: Work) -> bool:
 
 
 CONVERSATION = Conversation(
-    commands={"search": search},
-    buttons={"search": search_button},
-    states={"searching": search_free_text, "search_query": search_typed_words},
+    name="search",
+    states={
+        SEARCHING: on(search_free_text, SEARCHING, IDLE, STAY),
+        ASKING: on(search_typed_words, ASKING, SEARCHING, IDLE),
+    },
+    commands={"search": on(search, ASKING, SEARCHING, IDLE)},
+    buttons={"search": on(search_button, ASKING, SEARCHING, STAY)},
+    events={"typed text no state claims": on(search_free_text, SEARCHING, IDLE, STAY)},
     aliases={
         "khoj": "search", "खोज": "search", "खोजें": "search",
         "shodh": "search", "शोध": "search", "शोधा": "search",

@@ -30,7 +30,7 @@ from db.queries import catalog as catalog_q
 from db.queries import payments as q
 from db.queries import turns as turns_q
 from handlers import lessons, outreach, rewards
-from handlers.base import Turn
+from handlers.base import Answer, Turn
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ async def _settle_paid(
     return Outcome.UNLOCKED
 
 
-async def _unlocked(turn: Turn, purchase: q.Purchase, course_id: uuid.UUID) -> list[Reply]:
+async def _unlocked(turn: Turn, purchase: q.Purchase, course_id: uuid.UUID) -> Answer | list[Reply]:
     """Told once the payment unlocked the course: it is open, and here is lesson one."""
     replies = [
         Reply(
