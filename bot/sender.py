@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.broadcasts import BROADCAST_HEADROOM, BroadcastSettings
+from bot.channels import CHANNELS
 from bot.channels.base import ChannelSender, SendResult
 from bot.messages import Reply
 from bot.settings import Settings
@@ -381,33 +382,20 @@ class Sender:
 
 
 def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
-    """One worker per configured channel."""
+    """One worker per channel that is on and sends through a provider."""
     workers: list[ChannelWorker] = []
-    if settings.telegram_enabled:
-        from bot.channels.telegram import TelegramSender
-
+    for channel in CHANNELS:
+        if channel.sender is None or channel.rate is None or not channel.enabled(settings):
+            continue
+        rate = channel.rate(settings)
         workers.append(
             ChannelWorker(
                 engine,
-                TelegramSender(settings),
-                rate_key="telegram",
-                rate_per_s=settings.telegram_rate_per_s,
-                chat_rate_per_s=settings.telegram_chat_rate_per_s,
-                chat_burst=settings.telegram_chat_burst,
-                settings=settings,
-            )
-        )
-    if settings.whatsapp_enabled:
-        from bot.channels.whatsapp import WhatsAppSender
-
-        workers.append(
-            ChannelWorker(
-                engine,
-                WhatsAppSender(settings, engine),
-                rate_key=f"whatsapp:{settings.twilio_whatsapp_from}",
-                rate_per_s=settings.whatsapp_rate_per_s,
-                chat_rate_per_s=None,
-                chat_burst=1,
+                channel.sender(settings, engine),
+                rate_key=rate.key,
+                rate_per_s=rate.per_s,
+                chat_rate_per_s=rate.chat_per_s,
+                chat_burst=rate.chat_burst,
                 settings=settings,
             )
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Inbound, Reply, parse_uuid
+from bot.messages import Capabilities, Inbound, Reply, parse_uuid
 from bot.settings import Settings
 from db.queries.turns import Farmer
 
@@ -32,6 +32,10 @@ class Turn:
     menu: list[str] = field(default_factory=list)
     # That menu's labels, in the same order (empty for menus saved before labels were).
     menu_labels: list[str] = field(default_factory=list)
+    # What the farmer's channel can do: handlers ask this, never which channel it is.
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    # Every channel's, by stored name: for naming others (a broadcast's reach).
+    channels: Mapping[str, Capabilities] = field(default_factory=dict)
 
     def goto(self, state: str, **data: Any) -> None:
         """Move the conversation to `state`, carrying only `data` along."""
