@@ -415,7 +415,7 @@ def rate(settings: Settings) -> RateSettings:
     )
 
 
-def sender(settings: Settings, engine: AsyncEngine) -> TelegramSender:
+def sender(settings: Settings, engine: AsyncEngine | None) -> TelegramSender:
     return TelegramSender(settings)
 
 

@@ -486,7 +486,7 @@ def rate(settings: Settings) -> RateSettings:
                         per_s=settings.whatsapp_rate_per_s)  # fmt: skip
 
 
-def sender(settings: Settings, engine: AsyncEngine) -> WhatsAppSender:
+def sender(settings: Settings, engine: AsyncEngine | None) -> WhatsAppSender:
     return WhatsAppSender(settings, engine)
 
 
