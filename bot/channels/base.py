@@ -135,6 +135,8 @@ class RateSettings:
     # A per-chat limit (Telegram's about 1 a second, with short bursts), or None.
     chat_per_s: float | None = None
     chat_burst: int = 1
+    # The share of the rate broadcasts leave free for farmers' replies.
+    reply_share: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
 from bot import metrics
+from bot.broadcasts import BroadcastSettings
 from bot.channels.base import (
     Body,
     ChannelPlugin,
@@ -482,8 +483,13 @@ def capabilities(settings: Settings) -> Capabilities:
 
 def rate(settings: Settings) -> RateSettings:
     # Twilio's limit is per sender number: processes sending from one number share it.
-    return RateSettings(key=f"whatsapp:{settings.twilio_whatsapp_from}",
-                        per_s=settings.whatsapp_rate_per_s)  # fmt: skip
+    # Broadcasts leave part of it (BROADCAST_WHATSAPP_REPLY_SHARE) to the farmers'
+    # replies, so a farmer who writes during a long broadcast is answered in time.
+    return RateSettings(
+        key=f"whatsapp:{settings.twilio_whatsapp_from}",
+        per_s=settings.whatsapp_rate_per_s,
+        reply_share=BroadcastSettings().whatsapp_reply_share,
+    )
 
 
 def sender(settings: Settings, engine: AsyncEngine | None) -> WhatsAppSender:
