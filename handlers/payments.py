@@ -277,7 +277,7 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
                 turn.session, purchase.id, provider=STARS, link_id=None, url=None,
                 expires_at=None,
             )  # fmt: skip
-        return [_stars_invoice(native, purchase, card)]
+        return [_native_invoice(native, purchase, card)]
     if purchase.provider is None and turn.settings.razorpay_enabled:
         # Commit, call, record: the gateway is never called inside a turn (it would hold
         # this farmer's batch, and every farmer in it, for as long as it takes). The
@@ -308,10 +308,11 @@ def _native_payment(turn: Turn) -> NativePayment | None:
     return native if native is not None and native.preferred else None
 
 
-def _stars_invoice(
+def _native_invoice(
     native: NativePayment, purchase: q.Purchase, card: catalog_q.CourseCard
 ) -> Reply:
-    """The Stars invoice of a purchase: the channel sends it as a payable message."""
+    """The invoice of a purchase in the channel's own currency (Telegram Stars): the
+    channel sends it as a payable message."""
     stars = native.price(purchase.final_amount)
     description = (
         _("Price: {price}").format(price=_price(purchase))

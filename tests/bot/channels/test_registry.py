@@ -3,7 +3,9 @@ handlers give them."""
 
 from __future__ import annotations
 
+import ast
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -15,6 +17,7 @@ from bot.channels.base import Record
 from bot.messages import Capabilities, Invoice, NativePayment, Option, Reply, media_kind
 from bot.settings import Settings
 
+HANDLERS = Path(__file__).resolve().parents[3] / "handlers"
 TELEGRAM_ON = {"telegram_bot_token": SecretStr("1:t"), "telegram_webhook_secret": SecretStr("s")}
 WHATSAPP_ON = {"twilio_account_sid": "AC1", "twilio_auth_token": SecretStr("t"),
                "twilio_whatsapp_from": "+14155238886"}  # fmt: skip
@@ -118,3 +121,19 @@ def test_media_urls() -> None:
     assert media_kind("https://cdn.example.org/leaf.jpg") == "photo"
     assert media_kind("https://www.youtube.com/watch?v=abc") is None
     assert media_kind(None) is None
+
+
+def test_handlers_never_name_a_channel() -> None:
+    """Handlers ask `turn.capabilities`; a channel's name or its settings in a handler
+    would tie a conversation to one provider again."""
+    # The providers' channels: "console" is also the instructors' /console command.
+    names = {channel.name for channel in CHANNELS if channel.routes is not None}
+    prefixes = (*[f"{name}_" for name in names], "twilio_")
+    found: list[str] = []
+    for path in sorted(HANDLERS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.name}:{node.lineno}: {node.value!r}")
+            if isinstance(node, ast.Attribute) and node.attr.startswith(prefixes):
+                found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    assert found == []
