@@ -58,7 +58,7 @@ class ChannelWorker:
         chat_rate_per_s: float | None,
         chat_burst: int,
         settings: Settings,
-        reply_share: float = 0.0,
+        reserve_for_replies: bool = False,
     ) -> None:
         self.engine = engine
         self.sender = sender
@@ -69,11 +69,12 @@ class ChannelWorker:
         self.chat_burst = chat_burst
         self.settings = settings
         # Broadcast rows go after replies, outside quiet hours, and each costs a little
-        # more of the rate than a reply: `reply_share` of the rate stays free for
-        # replies (the channel's RateSettings say how much), and a small headroom
+        # more of the rate than a reply: where the channel's RateSettings reserve it
+        # (WhatsApp), a share of the rate stays free for replies, and a small headroom
         # absorbs the jitter between our clock and the provider's, so a long
         # broadcast never meets a 429.
         self.policy = BroadcastSettings()
+        reply_share = self.policy.whatsapp_reply_share if reserve_for_replies else 0.0
         self.broadcast_interval = self.interval / (
             max(1.0 - reply_share, 0.05) * (1.0 - BROADCAST_HEADROOM)
         )
@@ -398,7 +399,7 @@ def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
                 chat_rate_per_s=rate.chat_per_s,
                 chat_burst=rate.chat_burst,
                 settings=settings,
-                reply_share=rate.reply_share,
+                reserve_for_replies=rate.reserve_for_replies,
             )
         )
     return Sender(engine, workers, lease_s=settings.sender_lease_s)

@@ -135,8 +135,9 @@ class RateSettings:
     # A per-chat limit (Telegram's about 1 a second, with short bursts), or None.
     chat_per_s: float | None = None
     chat_burst: int = 1
-    # The share of the rate broadcasts leave free for farmers' replies.
-    reply_share: float = 0.0
+    # Broadcasts leave part of the rate to farmers' replies (BroadcastSettings'
+    # reply share); otherwise they may take all of it, after the replies.
+    reserve_for_replies: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
 from bot import metrics
-from bot.broadcasts import BroadcastSettings
 from bot.channels.base import (
     Body,
     ChannelPlugin,
@@ -488,7 +487,7 @@ def rate(settings: Settings) -> RateSettings:
     return RateSettings(
         key=f"whatsapp:{settings.twilio_whatsapp_from}",
         per_s=settings.whatsapp_rate_per_s,
-        reply_share=BroadcastSettings().whatsapp_reply_share,
+        reserve_for_replies=True,
     )
 
 
