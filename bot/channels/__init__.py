@@ -18,6 +18,11 @@ Adding a channel (SMS through a gateway, a web chat) is one file plus its tests:
 2. its `CHANNEL` added to the tuple below (the one line outside its file);
 3. `tests/bot/channels/test_sms.py`: the gateway's real payloads → `Inbound`,
    and `Reply` → the gateway's call parameters.
+
+One thing outside the file remains: the database checks `channel IN (...)` on
+chat identities and outbound messages (`db/models/service.py` CHANNELS), so a new name
+needs a migration widening that check. It is kept on purpose: a typo in a
+channel's name fails at the first write instead of storing farmers nobody serves.
 """
 
 from __future__ import annotations
