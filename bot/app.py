@@ -7,28 +7,24 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-import orjson
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import api, metrics, privacy_page
-from bot.channels import telegram, whatsapp
+from bot import api, privacy_page
+from bot.channels import CHANNELS, announce_channels
 from bot.console import router as console_router
 from bot.inbox import InboxRecorder, InboxUnavailable
 from bot.messages import Inbound
 from bot.payments import webhooks as payment_webhooks
-from bot.runtime import Runtime, RuntimeDep, announce_channels
+from bot.runtime import Runtime, RuntimeDep
 from bot.settings import Settings
 from bot.workers import Workers
 from db.engine import warm_pool
-from db.queries import outbox
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +89,6 @@ async def _too_large(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-async def raw_body(request: Request) -> bytes:
-    """Depends: the raw body (BodyLimit has capped it)."""
-    return await request.body()
-
-
-Body = Annotated[bytes, Depends(raw_body)]
 
 
 def create_app(
@@ -187,58 +175,10 @@ def create_app(
             # Not recorded: the provider must deliver it again.
             raise HTTPException(status_code=503, detail="try again") from exc
 
-    @app.post("/webhooks/telegram", dependencies=[Depends(telegram.TelegramSecret(settings))])
-    async def telegram_webhook(raw: Body, rt: RuntimeDep) -> Response:
-        try:
-            inbound, answer = telegram.parse_update(orjson.loads(raw))
-        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
-            metrics.INBOUND.labels("telegram", "malformed").inc()
-            raise HTTPException(status_code=400, detail="malformed update") from exc
-        if inbound is None:
-            metrics.INBOUND.labels("telegram", "ignored").inc()
-        else:
-            await record(rt, inbound)
-        # A Bot API call in the response body (a button tap, a pre-checkout query).
-        return JSONResponse(answer) if answer is not None else Response(status_code=200)
-
-    def twilio_form(request: Request, raw: bytes) -> dict[str, str]:
-        if not settings.whatsapp_enabled:
-            # Off (a credential missing or empty): nothing can be verified, nothing is taken.
-            raise HTTPException(status_code=403, detail="whatsapp is off")
-        try:
-            form = whatsapp.parse_form(raw)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise HTTPException(status_code=400, detail="malformed form") from exc
-        signature = request.headers.get("x-twilio-signature")
-        if not whatsapp.signature_is_valid(
-            settings, request.url.path, request.url.query, form, signature
-        ):
-            raise HTTPException(status_code=403, detail="bad signature")
-        return form
-
-    @app.post("/webhooks/whatsapp")
-    async def whatsapp_webhook(request: Request, raw: Body, rt: RuntimeDep) -> Response:
-        form = twilio_form(request, raw)
-        try:
-            inbound = whatsapp.parse_message(form)
-        except ValueError as exc:
-            metrics.INBOUND.labels("whatsapp", "malformed").inc()
-            raise HTTPException(status_code=400, detail="not a WhatsApp message") from exc
-        await record(rt, inbound)
-        # An empty TwiML answer: our replies go out through the sender.
-        return Response("<Response/>", media_type="application/xml")
-
-    @app.post("/webhooks/whatsapp/status")
-    async def whatsapp_status(request: Request, raw: Body, rt: RuntimeDep) -> Response:
-        form = twilio_form(request, raw)
-        try:
-            status = whatsapp.parse_status(form)
-        except ValueError as exc:
-            raise HTTPException(status_code=400, detail="malformed status") from exc
-        if status is not None:
-            async with rt.engine.begin() as conn:
-                await record_status(conn, status)
-        return Response(status_code=204)
+    # Each channel's webhooks (bot/channels/): they record into the inbox, and only that.
+    for channel in CHANNELS:
+        if channel.routes is not None:
+            app.include_router(channel.routes(settings, record))
 
     # Routes match in order: the webhooks (the hot path) first, then the API's many.
     app.include_router(payment_webhooks.router)
@@ -246,10 +186,3 @@ def create_app(
     app.include_router(console_router)
     app.include_router(privacy_page.router)
     return app
-
-
-async def record_status(conn: AsyncConnection, status: whatsapp.DeliveryStatus) -> None:
-    await outbox.record_delivery_status(
-        conn, provider_message_id=status.message_sid, status=status.status, error=status.error
-    )
-    metrics.OUTBOUND.labels("whatsapp", status.status).inc()

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import uvicorn
@@ -13,19 +14,22 @@ import uvloop
 from fastapi import FastAPI
 
 from bot import logs
+from bot.channels import CHANNELS
+from bot.channels.base import AnswerNow, CliContext
 from bot.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 app = typer.Typer(
     help="Krishi Learn: farming lessons over WhatsApp and Telegram.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 content_app = typer.Typer(help="Course content.", no_args_is_help=True)
-telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
 i18n_app = typer.Typer(help="Translations.", no_args_is_help=True)
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
-app.add_typer(telegram_app, name="telegram")
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("krishi")
@@ -107,7 +111,8 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the turn workers, the sender and the jobs, without a web app."""
-    from bot.runtime import Runtime, announce_channels
+    from bot.channels import announce_channels
+    from bot.runtime import Runtime
     from bot.workers import Workers
 
     settings = get_settings()
@@ -129,31 +134,6 @@ def worker() -> None:
     # The same event loop as `serve` (uvicorn picks uvloop): the sender is CPU-bound
     # at high rates, and uvloop's sockets cost less per provider call.
     uvloop.run(run())
-
-
-@app.command()
-def chat(
-    lang: str = typer.Option("en", "--lang", help="en, hi or mr."),
-    name: str = typer.Option(None, help="Who you are (a console identity)."),
-) -> None:
-    """Talk to the bot in this terminal, through the same handlers and database."""
-    from bot.channels.console import chat as console_chat
-    from bot.runtime import Runtime
-
-    settings = get_settings()
-    logs.configure(json_lines=False, level=logging.WARNING)
-    url, embedded = _database_url(settings)
-    if embedded:
-        migrate(url)
-
-    async def run() -> None:
-        rt = Runtime.open(settings, url, embedded=embedded)
-        try:
-            await console_chat(rt, lang, name)
-        finally:
-            await rt.close()
-
-    asyncio.run(run())
 
 
 def _load_content(path: Path) -> None:
@@ -199,62 +179,6 @@ def demo() -> None:
     _load_content(DEMO_FILE)
 
 
-@telegram_app.command("set-webhook")
-def telegram_set_webhook() -> None:
-    """Point Telegram at PUBLIC_BASE_URL/webhooks/telegram, with the secret token."""
-    from telegram import Bot
-
-    settings = get_settings()
-    if not settings.telegram_enabled:
-        typer.echo("Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET", err=True)
-        raise typer.Exit(1)
-    assert settings.telegram_bot_token and settings.telegram_webhook_secret
-    url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
-
-    async def run() -> None:
-        bot = Bot(
-            settings.telegram_bot_token.get_secret_value(),  # type: ignore[union-attr]
-            base_url=settings.telegram_api_base_url,
-        )
-        async with bot:
-            await bot.set_webhook(
-                url,
-                secret_token=settings.telegram_webhook_secret.get_secret_value(),  # type: ignore[union-attr]
-                allowed_updates=["message", "callback_query", "poll_answer", "pre_checkout_query"],
-            )
-
-    asyncio.run(run())
-    typer.echo(f"webhook set to {url}")
-
-
-@telegram_app.command("setup")
-def telegram_setup() -> None:
-    """The bot's command menu in English, Hindi and Marathi, and its menu button."""
-    from telegram import Bot
-
-    from bot.channels.telegram import set_up_bot
-    from bot.i18n import LANGUAGES, use_language
-    from handlers.menu import command_menu
-    from handlers.router import COMMANDS
-
-    settings = get_settings()
-    if settings.telegram_bot_token is None:
-        typer.echo("Telegram is off: set TELEGRAM_BOT_TOKEN", err=True)
-        raise typer.Exit(1)
-    token = settings.telegram_bot_token.get_secret_value()
-    commands: dict[str, list[tuple[str, str]]] = {}
-    for language in LANGUAGES:
-        with use_language(language):
-            commands[language] = command_menu(set(COMMANDS))
-
-    async def run() -> None:
-        async with Bot(token, base_url=settings.telegram_api_base_url) as bot:
-            await set_up_bot(bot, commands)
-
-    asyncio.run(run())
-    typer.echo(f"commands set in {', '.join(commands)}; menu button set")
-
-
 @i18n_app.command("update")
 def i18n_update() -> None:
     """Extract messages.pot from the code and merge it into en, hi and mr."""
@@ -275,6 +199,49 @@ def i18n_check() -> None:
     if found:
         raise typer.Exit(1)
     typer.echo("translations complete: en, hi, mr")
+
+
+def _open_runtime() -> Runtime:
+    """The runtime on DATABASE_URL or the embedded database (migrated first when embedded)."""
+    from bot.runtime import Runtime
+
+    settings = get_settings()
+    url, embedded = _database_url(settings)
+    if embedded:
+        migrate(url)
+    return Runtime.open(settings, url, embedded=embedded)
+
+
+def _answer_now(rt: Runtime) -> AnswerNow:
+    from bot.turns import TurnWorkers
+
+    return TurnWorkers(rt.engine, rt.settings, wake_sender=None).answer_now
+
+
+def _command_menus() -> dict[str, list[tuple[str, str]]]:
+    """The farmers' "/" commands and their descriptions, in each language."""
+    from bot.i18n import LANGUAGES, use_language
+    from handlers.menu import command_menu
+    from handlers.router import COMMANDS
+
+    menus: dict[str, list[tuple[str, str]]] = {}
+    for language in LANGUAGES:
+        with use_language(language):
+            menus[language] = command_menu(set(COMMANDS))
+    return menus
+
+
+# Each channel's own commands: `krishi telegram ...`, the console's `krishi chat`.
+_CONTEXT = CliContext(
+    settings=get_settings,
+    runtime=_open_runtime,
+    answer_now=_answer_now,
+    command_menus=_command_menus,
+    configure_logs=lambda: logs.configure(json_lines=False, level=logging.WARNING),
+)
+for _channel in CHANNELS:
+    if _channel.cli is not None:
+        _channel.cli(app, _CONTEXT)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,17 @@ answers with `Reply` values. Neither side knows the other's details.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
-Channel = Literal["telegram", "whatsapp", "console"]
+# A channel's stored name ("telegram", "whatsapp", "console"): whatever the plug-ins
+# in `bot/channels/` register, so a new channel needs no change here.
+Channel = str
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -101,6 +106,33 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Invoice:
+    """A bill the channel itself can take payment for (Telegram Stars: sendInvoice).
+
+    A channel whose capabilities have a `native_payment` sends it as a payable
+    message; the payment comes back as `Inbound.payment`, its payload as sent here.
+    """
+
+    title: str  # at most 32 characters
+    description: str  # at most 255 characters
+    payload: str  # the purchase id, given back with the payment
+    currency: str  # the channel's own currency (NativePayment.currency)
+    label: str  # the price line's label
+    amount: int  # in the currency's smallest unit (whole stars for XTR)
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Invoice:
+        return cls(
+            title=str(body["title"]),
+            description=str(body["description"]),
+            payload=str(body["payload"]),
+            currency=str(body["currency"]),
+            label=str(body["label"]),
+            amount=int(body["amount"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What we say back. Rendered per channel by the sender."""
 
@@ -111,6 +143,10 @@ class Reply:
     media_url: str | None = None
     # The option numbers shown on WhatsApp, assigned when the turn queues the reply.
     first_number: int = 1
+    # A bill to pay inside the chat (only for a channel with a native payment).
+    invoice: Invoice | None = None
+    # What the engine tells the channel's sender (a template's ContentSid, the tapped
+    # message whose buttons go): never set by handlers.
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -122,12 +158,17 @@ class Reply:
             value = getattr(self, name)
             if value:
                 body[name] = value
+        if self.invoice is not None:
+            body["invoice"] = dataclasses.asdict(self.invoice)
         if self.extra:
             body["extra"] = self.extra
         return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Reply:
+        extra = dict(body.get("extra", {}))
+        # Rows queued before invoices were typed carry it in `extra`.
+        invoice = body.get("invoice") or extra.pop("invoice", None)
         return cls(
             text=body.get("text", ""),
             options=tuple(Option(label, payload) for label, payload in body.get("options", ())),
@@ -135,11 +176,56 @@ class Reply:
             link_label=body.get("link_label"),
             media_url=body.get("media_url"),
             first_number=body.get("first_number", 1),
-            extra=body.get("extra", {}),
+            invoice=Invoice.from_json(invoice) if isinstance(invoice, dict) else None,
+            extra=extra,
         )
 
     def numbered(self, first: int) -> Reply:
         return dataclasses.replace(self, first_number=first)
+
+
+@dataclass(frozen=True, slots=True)
+class NativePayment:
+    """The channel collects money itself, in its own currency (Telegram Stars)."""
+
+    currency: str  # "XTR"
+    # The operator's rate: units of that currency asked per rupee of a price.
+    per_rupee: float
+    # The operator chose it for selling on this channel (TELEGRAM_PAYMENTS=stars):
+    # /buy sends an Invoice instead of a payment link.
+    preferred: bool = False
+
+    def price(self, amount: Decimal) -> int:
+        """A rupee price in whole units of this currency, rounded up, at least 1."""
+        return max(1, math.ceil(amount * Decimal(str(self.per_rupee))))
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show and do, so handlers ask "can it?", never "which is it?".
+
+    Each channel in `bot/channels/` declares its own; the turn carries the one of
+    the farmer's channel (`Turn.capabilities`). The defaults describe plain text.
+    """
+
+    # As people call it ("WhatsApp"), the same in every language.
+    title: str = ""
+
+    # Options as tap-to-answer buttons (else the farmer types the option's number).
+    buttons: bool = False
+    # Longer menus as a pick-list.
+    lists: bool = False
+    # The longest option label a button shows whole (0: no buttons).
+    option_label_limit: int = 0
+    # A command must start with "/" (Telegram); elsewhere "help" is a command too.
+    commands_need_slash: bool = False
+    # The channel can take a payment itself (Telegram Stars), or None.
+    native_payment: NativePayment | None = None
+    # The provider reports delivery and reading of our messages.
+    receipts: bool = False
+    # The provider's delivery errors, as reports record them ("twilio 63003"), and
+    # what each means to a person (marked with N_, translated where shown).
+    delivery_errors: Mapping[str, str] = field(default_factory=dict)
 
 
 _PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif")

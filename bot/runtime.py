@@ -82,26 +82,3 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 UnitOfWork = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
-
-
-def announce_channels(settings: Settings) -> list[str]:
-    """Say at start which channels are on, and why the others are off."""
-    lines = []
-    lines.append(
-        "telegram: on"
-        if settings.telegram_enabled
-        else "telegram: off (set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET)"
-    )
-    lines.append(
-        "whatsapp: on"
-        if settings.whatsapp_enabled
-        else "whatsapp: off (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM)"
-    )
-    lines.append(
-        "razorpay: on"
-        if settings.razorpay_enabled
-        else "razorpay: off (set RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET)"
-    )
-    for line in lines:
-        log.info("channel %s", line)
-    return lines

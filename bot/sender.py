@@ -19,6 +19,7 @@ from collections import deque
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.channels import CHANNELS
 from bot.channels.base import ChannelSender, SendResult
 from bot.messages import Reply
 from bot.settings import Settings
@@ -57,6 +58,7 @@ class ChannelWorker:
         chat_rate_per_s: float | None,
         chat_burst: int,
         settings: Settings,
+        reserve_for_replies: bool = False,
     ) -> None:
         self.engine = engine
         self.sender = sender
@@ -67,13 +69,14 @@ class ChannelWorker:
         self.chat_burst = chat_burst
         self.settings = settings
         # Broadcast rows go after replies, outside quiet hours, and each costs a little
-        # more of the rate than a reply: on WhatsApp a fifth of the rate stays free for
-        # replies, and a small headroom absorbs the jitter between our clock and the
-        # provider's, so a long broadcast never meets a 429.
+        # more of the rate than a reply: where the channel's RateSettings reserve it
+        # (WhatsApp), a share of the rate stays free for replies, and a small headroom
+        # absorbs the jitter between our clock and the provider's, so a long
+        # broadcast never meets a 429.
         self.policy = BroadcastSettings()
-        share = self.policy.whatsapp_reply_share if self.channel == "whatsapp" else 0.0
+        reply_share = self.policy.whatsapp_reply_share if reserve_for_replies else 0.0
         self.broadcast_interval = self.interval / (
-            max(1.0 - share, 0.05) * (1.0 - BROADCAST_HEADROOM)
+            max(1.0 - reply_share, 0.05) * (1.0 - BROADCAST_HEADROOM)
         )
         # When this worker's clock stalls (GC, a busy loop) the messages whose slots
         # passed must not all go at once: each waits one interval after the previous.
@@ -381,34 +384,22 @@ class Sender:
 
 
 def build_sender(engine: AsyncEngine, settings: Settings) -> Sender:
-    """One worker per configured channel."""
+    """One worker per channel that is on and sends through a provider."""
     workers: list[ChannelWorker] = []
-    if settings.telegram_enabled:
-        from bot.channels.telegram import TelegramSender
-
+    for channel in CHANNELS:
+        if channel.sender is None or channel.rate is None or not channel.enabled(settings):
+            continue
+        rate = channel.rate(settings)
         workers.append(
             ChannelWorker(
                 engine,
-                TelegramSender(settings),
-                rate_key="telegram",
-                rate_per_s=settings.telegram_rate_per_s,
-                chat_rate_per_s=settings.telegram_chat_rate_per_s,
-                chat_burst=settings.telegram_chat_burst,
+                channel.sender(settings, engine),
+                rate_key=rate.key,
+                rate_per_s=rate.per_s,
+                chat_rate_per_s=rate.chat_per_s,
+                chat_burst=rate.chat_burst,
                 settings=settings,
-            )
-        )
-    if settings.whatsapp_enabled:
-        from bot.channels.whatsapp import WhatsAppSender
-
-        workers.append(
-            ChannelWorker(
-                engine,
-                WhatsAppSender(settings, engine),
-                rate_key=f"whatsapp:{settings.twilio_whatsapp_from}",
-                rate_per_s=settings.whatsapp_rate_per_s,
-                chat_rate_per_s=None,
-                chat_burst=1,
-                settings=settings,
+                reserve_for_replies=rate.reserve_for_replies,
             )
         )
     return Sender(engine, workers, lease_s=settings.sender_lease_s)

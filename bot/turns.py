@@ -34,9 +34,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot import metrics
+from bot.channels import capabilities_by_channel
 from bot.i18n import _, use_language
 from bot.inbox import arrival_of
-from bot.messages import Inbound, Reply
+from bot.messages import Capabilities, Inbound, Reply
 from bot.settings import Settings
 from bot.wakeups import Listener
 from db.engine import driver_connection, driver_connection_autocommit
@@ -102,6 +103,7 @@ async def _converse(
     data = dict(conversation.data)
     menu = data.pop(MENU_KEY, [])
     menu_labels = data.pop(MENU_LABELS_KEY, [])
+    channels = capabilities_by_channel(settings)
     turn = Turn(
         session=session,
         inbound=inbound,
@@ -112,6 +114,8 @@ async def _converse(
         now=dt.datetime.now(dt.UTC),
         menu=menu,
         menu_labels=menu_labels,
+        capabilities=channels.get(inbound.channel, Capabilities()),
+        channels=channels,
     )
     handler = route(turn)
     with use_language(farmer.language):

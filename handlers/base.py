@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Inbound, Reply, parse_uuid
+from bot.messages import Capabilities, Inbound, Reply, parse_uuid
 from bot.settings import Settings
 from db.queries.turns import Farmer
 
@@ -32,6 +32,10 @@ class Turn:
     menu: list[str] = field(default_factory=list)
     # That menu's labels, in the same order (empty for menus saved before labels were).
     menu_labels: list[str] = field(default_factory=list)
+    # What the farmer's channel can do: handlers ask this, never which channel it is.
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    # Every channel's, by stored name: for naming others (a broadcast's reach).
+    channels: Mapping[str, Capabilities] = field(default_factory=dict)
 
     def take(self, answer: Answer | list[Reply]) -> list[Reply]:
         """Move the conversation where the handler's answer says; returns what to send."""

@@ -15,11 +15,12 @@ import datetime as dt
 import hashlib
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, format_number, ngettext, use_language
 from bot.i18n import normalise_language as _normalise_language
-from bot.messages import Option, Reply
+from bot.messages import Capabilities, Option, Reply
 from db.queries import broadcasts as q
 from handlers import menu, outreach
 from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on, parse_uuid
@@ -36,22 +37,11 @@ CONFIRM = "broadcast_confirm"
 # What each skip or failure reason means to an instructor.
 REASONS = {
     "opted out": N_("opted out"),
-    "needs template": N_("WhatsApp window closed (no template set up)"),
     "address inactive: blocked": N_("blocked the bot"),
     "address inactive: unreachable": N_("number unreachable"),
     q.NO_ADDRESS: N_("no chat address"),
     "cancelled": N_("cancelled"),
-    # Twilio's error codes, as status callbacks report them.
-    "twilio 30003": N_("phone switched off or unreachable"),
-    "twilio 30005": N_("unknown number"),
-    "twilio 30006": N_("landline or unreachable network"),
-    "twilio 30007": N_("filtered as spam"),
-    "twilio 30008": N_("unknown delivery error"),
-    "twilio 63003": N_("not on WhatsApp"),
-    "twilio 63024": N_("not a valid WhatsApp number"),
-    "needs_template: out of date when the farmer wrote again": N_(
-        "WhatsApp window closed, then out of date"
-    ),
+    # A provider's own errors are its channel's `delivery_errors`.
 }
 
 
@@ -60,8 +50,10 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _reason(code: str) -> str:
+def _reason(code: str, channels: Mapping[str, Capabilities]) -> str:
     label = REASONS.get(code)
+    for capabilities in channels.values():
+        label = label or capabilities.delivery_errors.get(code)
     return _(label) if label else code
 
 
@@ -207,13 +199,14 @@ async def _preview(turn: Turn, course: q.OwnCourse, shown: str) -> Reply:
             f"{LANGUAGE_NAMES.get(language, language)} {format_number(n)}"
             for language, n in languages.most_common()
         )
-        name = {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(channel, channel)
+        name = turn.channels[channel].title if channel in turn.channels else channel
         lines.append(f"• {name}: {format_number(sum(languages.values()))} ({parts})")
     if missed:
         lines.append(
             _("Not reached: {reasons}").format(
                 reasons=", ".join(
-                    f"{_reason(code)} {format_number(n)}" for code, n in missed.most_common()
+                    f"{_reason(code, turn.channels)} {format_number(n)}"
+                    for code, n in missed.most_common()
                 )
             )
         )
@@ -340,15 +333,25 @@ async def _status(turn: Turn, owner: uuid.UUID | None) -> list[Reply]:
                 ).format(count=format_number(counts.sent_without_receipts))
             )
         if counts.skipped_reasons:
-            lines.append(_("Skipped: {reasons}").format(reasons=_reasons(counts.skipped_reasons)))
+            lines.append(
+                _("Skipped: {reasons}").format(
+                    reasons=_reasons(counts.skipped_reasons, turn.channels)
+                )
+            )
         if counts.failed_reasons:
-            lines.append(_("Failed: {reasons}").format(reasons=_reasons(counts.failed_reasons)))
+            lines.append(
+                _("Failed: {reasons}").format(
+                    reasons=_reasons(counts.failed_reasons, turn.channels)
+                )
+            )
         blocks.append("\n".join(lines))
     return [Reply("\n".join(blocks))]
 
 
-def _reasons(reasons: Counter[str]) -> str:
-    return ", ".join(f"{_reason(code)} {format_number(n)}" for code, n in reasons.most_common())
+def _reasons(reasons: Counter[str], channels: Mapping[str, Capabilities]) -> str:
+    return ", ".join(
+        f"{_reason(code, channels)} {format_number(n)}" for code, n in reasons.most_common()
+    )
 
 
 def _snippet(text: str, size: int = 60) -> str:

@@ -87,6 +87,11 @@ def help_text(turn: Turn) -> str:
             _("/broadcast: write to the learners of your course"),
             _("/broadcast status: how your latest broadcasts went"),
         ]
-    if turn.inbound.channel == "whatsapp":
-        lines += ["", _("On WhatsApp you can type the word without the slash, or a menu number.")]
+    if not turn.capabilities.commands_need_slash and turn.capabilities.title:
+        lines += [
+            "",
+            _("On {channel} you can type the word without the slash, or a menu number.").format(
+                channel=turn.capabilities.title
+            ),
+        ]
     return "\n".join(lines)

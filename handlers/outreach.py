@@ -17,12 +17,11 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import use_language
-from bot.messages import Channel, Inbound, Reply
+from bot.messages import Inbound, Reply
 from bot.settings import Settings
 from bot.templates import templates_for
 from db.queries import outbox
@@ -92,7 +91,7 @@ class FarmerMessages:
         turn = Turn(
             session=self.session,
             inbound=Inbound(
-                channel=cast(Channel, who.channel or "console"),
+                channel=who.channel or "console",
                 external_user_id=who.external_id or "",
                 external_message_id=self.kind,
             ),

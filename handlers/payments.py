@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import uuid
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_money, format_number
-from bot.messages import ChannelPayment, Option, Reply
+from bot.messages import ChannelPayment, Invoice, NativePayment, Option, Reply
 from bot.payments import upi
 from bot.payments.events import Paid, Refunded, minor_units
 from bot.settings import Settings
@@ -214,9 +213,9 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
         await q.mark_failed(turn.session, purchase.id)
         purchase = None
     again = purchase is not None and purchase.provider is not None
-    stars = _pays_with_stars(turn)
+    native = _native_payment(turn)
     if purchase is None:
-        if not (stars or turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
+        if not (native or turn.settings.razorpay_enabled or _static_upi(turn.settings, card)):
             return [
                 Reply(
                     # The course named first: /buy may have picked it from the screen.
@@ -238,13 +237,13 @@ async def offer(turn: Turn, course_id: uuid.UUID) -> list[Reply]:
             final_amount=card.final_price,
             currency=card.currency,
         )
-    if stars:
+    if native:
         if purchase.provider is None:
             await q.save_link(
                 turn.session, purchase.id, provider=STARS, link_id=None, url=None,
                 expires_at=None,
             )  # fmt: skip
-        return [_stars_invoice(turn.settings, purchase, card)]
+        return [_native_invoice(native, purchase, card)]
     if purchase.provider is None and turn.settings.razorpay_enabled:
         # Commit, call, record: the gateway is never called inside a turn (it would hold
         # this farmer's batch, and every farmer in it, for as long as it takes). The
@@ -268,19 +267,19 @@ def payments_down() -> Reply:
     return Reply(_("Sorry, payments are not working right now. Please try again in a while."))
 
 
-def _pays_with_stars(turn: Turn) -> bool:
-    """Telegram sells digital goods for Stars only, when the operator says so."""
-    return turn.inbound.channel == "telegram" and turn.settings.telegram_payments == "stars"
+def _native_payment(turn: Turn) -> NativePayment | None:
+    """The channel's own payment, when the operator chose it for selling there
+    (Telegram sells digital goods for Stars only)."""
+    native = turn.capabilities.native_payment
+    return native if native is not None and native.preferred else None
 
 
-def stars_price(settings: Settings, amount: Decimal) -> int:
-    """A price in whole Telegram Stars: the rupee amount at the operator's rate, rounded up."""
-    return max(1, math.ceil(amount * Decimal(str(settings.telegram_stars_per_rupee))))
-
-
-def _stars_invoice(settings: Settings, purchase: q.Purchase, card: catalog_q.CourseCard) -> Reply:
-    """The Stars invoice of a purchase: the channel sends it as a payable message."""
-    stars = stars_price(settings, purchase.final_amount)
+def _native_invoice(
+    native: NativePayment, purchase: q.Purchase, card: catalog_q.CourseCard
+) -> Reply:
+    """The invoice of a purchase in the channel's own currency (Telegram Stars): the
+    channel sends it as a payable message."""
+    stars = native.price(purchase.final_amount)
     description = (
         _("Price: {price}").format(price=_price(purchase))
         + "\n"
@@ -290,16 +289,14 @@ def _stars_invoice(settings: Settings, purchase: q.Purchase, card: catalog_q.Cou
     )
     return Reply(
         "💳 " + _title(card.emoji, card.title) + "\n" + description,
-        extra={
-            "invoice": {
-                "title": card.title[:32] or _("Course"),
-                "description": description[:255],
-                "payload": str(purchase.id),
-                "currency": STARS_CURRENCY,
-                "label": card.title[:32] or _("Course"),
-                "amount": stars,
-            }
-        },
+        invoice=Invoice(
+            title=card.title[:32] or _("Course"),
+            description=description[:255],
+            payload=str(purchase.id),
+            currency=native.currency,
+            label=card.title[:32] or _("Course"),
+            amount=stars,
+        ),
     )
 
 
@@ -376,10 +373,12 @@ async def stars_paid(turn: Turn) -> Answer | list[Reply]:
     if payment.refunded:
         return await _stars_refunded(turn, payment, purchase)
     amount, currency = payment.amount, payment.currency
+    native = turn.capabilities.native_payment
     if (
         purchase is not None
-        and currency.upper() == STARS_CURRENCY
-        and amount == stars_price(turn.settings, purchase.final_amount)
+        and native is not None
+        and currency.upper() == native.currency
+        and amount == native.price(purchase.final_amount)
     ):
         # The stars asked for this purchase: its price in its own currency was paid.
         amount, currency = minor_units(purchase.final_amount, purchase.currency), purchase.currency

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Mapping
 
 from bot.i18n import (
     LANGUAGE_NAMES,
@@ -24,7 +25,7 @@ from bot.i18n import (
     format_number,
     use_language,
 )
-from bot.messages import Option, Reply
+from bot.messages import Capabilities, Option, Reply
 from db.queries import privacy as q
 from handlers import menu
 from handlers.base import IDLE, NEW, STAY, Answer, Conversation, Turn, on
@@ -101,9 +102,9 @@ async def show_privacy(turn: Turn) -> list[Reply]:
     return [Reply(notice(turn, turn.farmer.language))]
 
 
-def _address_line(address: q.Address) -> str:
-    channel = {"telegram": "Telegram", "whatsapp": "WhatsApp"}.get(address.channel, address.channel)
-    return f"• {channel}: {address.external_id}"
+def _address_line(address: q.Address, channels: Mapping[str, Capabilities]) -> str:
+    known = channels.get(address.channel)
+    return f"• {known.title if known else address.channel}: {address.external_id}"
 
 
 async def show_my_data(turn: Turn) -> list[Reply]:
@@ -112,7 +113,7 @@ async def show_my_data(turn: Turn) -> list[Reply]:
     lines = [_("🔒 What Krishi Learn keeps about you"), ""]
     lines.append(_("Name: {name}").format(name=held.display_name or _("(none)")))
     lines.append(_("Chat addresses:"))
-    lines += [_address_line(address) for address in held.addresses]
+    lines += [_address_line(address, turn.channels) for address in held.addresses]
     lines.append(
         _("Language: {language}").format(language=LANGUAGE_NAMES.get(held.language, held.language))
     )

@@ -217,7 +217,7 @@ def _command(turn: Turn, text: str) -> Handler | None:
     match = _COMMAND.match(text)
     if match is not None:
         name = match.group(1).lower()
-        slash_needed = turn.inbound.channel == "telegram"
+        slash_needed = turn.capabilities.commands_need_slash
         if name in COMMANDS and (text.startswith("/") or not slash_needed):
             turn.arg = (match.group(2) or "").strip()
             return COMMANDS[name].handler

@@ -1,11 +1,28 @@
-"""What every channel's sender promises the outbound worker."""
+"""The shape of a channel plug-in, and what every channel's sender promises the
+outbound worker.
+
+A channel is one `ChannelPlugin` value in its own module (`bot/channels/<name>.py`):
+the web app mounts its `routes`, the sender runs its `sender` at its `rate`, the
+`krishi` command adds its `cli` commands, and each turn carries its `capabilities`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
-from bot.messages import Reply
+from fastapi import Depends, Request
+
+from bot.messages import Capabilities, Inbound, Reply
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import APIRouter
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +110,65 @@ def fit_buttons(reply: Reply, label_limit: int) -> ButtonLayout:
         [(str(reply.first_number + i), o.payload) for i, o in enumerate(reply.options)],
         numbered=True,
     )
+
+
+async def raw_body(request: Request) -> bytes:
+    """Depends: the raw body (the app's BodyLimit has capped it)."""
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(raw_body)]
+
+# The app's one way into the inbox: durable, or HTTP 503 so the provider retries.
+Record = Callable[["Runtime", Inbound], Awaitable[None]]
+# Answer one Inbound now, before returning (the terminal's turns).
+AnswerNow = Callable[[Inbound], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RateSettings:
+    """How fast the sender may call this channel's provider, shared by every process."""
+
+    # Processes sending through the same provider account share this key's slots.
+    key: str
+    per_s: float
+    # A per-chat limit (Telegram's about 1 a second, with short bursts), or None.
+    chat_per_s: float | None = None
+    chat_burst: int = 1
+    # Broadcasts leave part of the rate to farmers' replies (BroadcastSettings'
+    # reply share); otherwise they may take all of it, after the replies.
+    reserve_for_replies: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CliContext:
+    """What `bot/cli.py` lends a channel's commands: the process's plumbing."""
+
+    settings: Callable[[], Settings]
+    # Open the runtime on the configured database (migrated first when embedded),
+    # outside any event loop.
+    runtime: Callable[[], Runtime]
+    # A way to answer the terminal's messages at once (bot.turns.TurnWorkers).
+    answer_now: Callable[[Runtime], AnswerNow]
+    # The farmers' "/" commands with their descriptions, per language.
+    command_menus: Callable[[], dict[str, list[tuple[str, str]]]]
+    configure_logs: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPlugin:
+    """Everything one channel brings. Adding a channel is adding one of these."""
+
+    name: str  # as stored in identities.channel and Inbound.channel
+    # Credentials present; off, the channel takes nothing and sends nothing.
+    enabled: Callable[[Settings], bool]
+    # What to set to turn it on, said at start when it is off ("" for always on).
+    needs: str
+    capabilities: Callable[[Settings], Capabilities]
+    # Webhook routes (signature check as a dependency, parse into Inbound, record).
+    routes: Callable[[Settings, Record], APIRouter] | None = None
+    # The provider client that renders a Reply and classifies errors.
+    sender: Callable[[Settings, AsyncEngine], ChannelSender] | None = None
+    rate: Callable[[Settings], RateSettings] | None = None
+    # Commands this channel adds to `krishi` (Telegram's set-webhook, the console's chat).
+    cli: Callable[[typer.Typer, CliContext], None] | None = None

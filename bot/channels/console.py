@@ -1,18 +1,30 @@
 """The terminal channel: `krishi chat` talks to the same router and handlers,
-on the same database, without any provider account."""
+on the same database, without any provider account.
+
+It has no webhook and no sender: its turns are answered in this process, and its
+replies are read back from the outbox and printed as numbered text.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import uuid
+from typing import TYPE_CHECKING
 
-from bot.channels.base import numbered_text
-from bot.messages import Inbound, Reply
-from bot.runtime import Runtime
-from bot.turns import TurnWorkers
+import typer
+
+from bot.channels.base import AnswerNow, ChannelPlugin, CliContext, numbered_text
+from bot.messages import Capabilities, Inbound, Reply
+from bot.settings import Settings
 from db.queries import outbox
 from db.queries.users import find_user_by_identity
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 async def _print_replies(rt: Runtime, user_id: uuid.UUID) -> None:
@@ -22,7 +34,7 @@ async def _print_replies(rt: Runtime, user_id: uuid.UUID) -> None:
         print("\n" + numbered_text(Reply.from_json(body)) + "\n")
 
 
-async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
+async def chat(rt: Runtime, answer_now: AnswerNow, language: str, name: str | None = None) -> None:
     address = name or getpass.getuser()
 
     def inbound(text: str = "", payload: str | None = None) -> Inbound:
@@ -38,9 +50,8 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
 
     # The terminal's turns take the webhooks' path: recorded in the inbox, then
     # answered by a turn worker (here, in this process, before the prompt returns).
-    turns = TurnWorkers(rt.engine, rt.settings, wake_sender=None)
     # Choosing the language up front greets the farmer with the main menu in it.
-    await turns.answer_now(inbound(payload=f"lang:{language}"))
+    await answer_now(inbound(payload=f"lang:{language}"))
     user_id = await find_user_by_identity(rt.sessionmaker, "console", address)
     assert user_id is not None
     await _print_replies(rt, user_id)
@@ -54,5 +65,41 @@ async def chat(rt: Runtime, language: str, name: str | None = None) -> None:
             return
         if not line.strip():
             continue
-        await turns.answer_now(inbound(text=line))
+        await answer_now(inbound(text=line))
         await _print_replies(rt, user_id)
+
+
+def capabilities(settings: Settings) -> Capabilities:
+    # A terminal shows text: options are numbered, "help" works without the slash.
+    return Capabilities(title="Console")
+
+
+def cli(app: typer.Typer, context: CliContext) -> None:
+    """`krishi chat`: talk to the bot in this terminal."""
+
+    @app.command("chat")
+    def chat_command(
+        lang: str = typer.Option("en", "--lang", help="en, hi or mr."),
+        name: str = typer.Option(None, help="Who you are (a console identity)."),
+    ) -> None:
+        """Talk to the bot in this terminal, through the same handlers and database."""
+        context.configure_logs()
+        # Opened (and, when embedded, migrated) before the event loop starts.
+        rt = context.runtime()
+
+        async def run() -> None:
+            try:
+                await chat(rt, context.answer_now(rt), lang, name)
+            finally:
+                await rt.close()
+
+        asyncio.run(run())
+
+
+CHANNEL = ChannelPlugin(
+    name="console",
+    enabled=lambda settings: True,
+    needs="",
+    capabilities=capabilities,
+    cli=cli,
+)

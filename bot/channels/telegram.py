@@ -1,9 +1,9 @@
 """Everything Telegram-specific: the webhook secret, Update parsing, rendering
-replies as messages with inline keyboards (or Stars invoices), and reading Bot
-API errors.
+replies as messages with inline keyboards (or Stars invoices), reading Bot API
+errors, its rate limits, `krishi telegram set-webhook|setup`, and what it can do
+(`CHANNEL` at the end of this file).
 
-Telegram Stars: a reply whose `extra` holds an "invoice" is sent with
-sendInvoice (currency XTR). Telegram then asks, in a `pre_checkout_query`,
+Telegram Stars: a reply with an `Invoice` is sent with sendInvoice (currency XTR). Telegram then asks, in a `pre_checkout_query`,
 whether to take the money: the webhook's response answers yes (the settlement
 checks the payment). The money taken arrives as a message's
 `successful_payment`, read into `Inbound.payment`.
@@ -11,12 +11,16 @@ checks the payment). The money taken arrives as a message's
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from fastapi import HTTPException, Request
+import orjson
+import typer
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from telegram import (
     Bot,
     BotCommand,
@@ -30,9 +34,24 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import ButtonLayout, SendResult, fit_buttons, split_text
-from bot.messages import ChannelPayment, Inbound, Reply, media_kind
+from bot import metrics
+from bot.channels.base import (
+    Body,
+    ButtonLayout,
+    ChannelPlugin,
+    CliContext,
+    RateSettings,
+    Record,
+    SendResult,
+    fit_buttons,
+    split_text,
+)
+from bot.messages import Capabilities, ChannelPayment, Inbound, NativePayment, Reply, media_kind
+from bot.runtime import RuntimeDep
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -263,18 +282,18 @@ class TelegramSender:
         text = layout.text
         if reply.link and reply.link_label is None:
             text = f"{text}\n{reply.link}"
-        invoice = reply.extra.get("invoice")
+        invoice = reply.invoice
         if "clear_buttons_of" in reply.extra:
             await self._clear_buttons(address, str(reply.extra["clear_buttons_of"]))
         try:
-            if invoice:
+            if invoice is not None:
                 sent = await self._bot.send_invoice(
                     address,
-                    title=invoice["title"],
-                    description=invoice["description"],
-                    payload=invoice["payload"],
-                    currency=invoice["currency"],
-                    prices=[LabeledPrice(invoice["label"], invoice["amount"])],
+                    title=invoice.title,
+                    description=invoice.description,
+                    payload=invoice.payload,
+                    currency=invoice.currency,
+                    prices=[LabeledPrice(invoice.label, invoice.amount)],
                     provider_token="",  # Telegram Stars need none
                 )
             elif reply.media_url:
@@ -339,3 +358,119 @@ class TelegramSender:
         # skip our request: close that ourselves.
         await self._request.shutdown()
         await self._bot.shutdown()
+
+
+# --- the plug-in: what the app, the sender and the CLI take from this file ----------
+
+STARS_CURRENCY = "XTR"
+# The updates the webhook reads; others are not sent at all.
+ALLOWED_UPDATES = ["message", "callback_query", "poll_answer", "pre_checkout_query"]
+
+
+def routes(settings: Settings, record: Record) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/webhooks/telegram", dependencies=[Depends(TelegramSecret(settings))])
+    async def telegram_webhook(raw: Body, rt: RuntimeDep) -> Response:
+        try:
+            inbound, answer = parse_update(orjson.loads(raw))
+        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError too
+            metrics.INBOUND.labels("telegram", "malformed").inc()
+            raise HTTPException(status_code=400, detail="malformed update") from exc
+        if inbound is None:
+            metrics.INBOUND.labels("telegram", "ignored").inc()
+        else:
+            await record(rt, inbound)
+        # A Bot API call in the response body (a button tap, a pre-checkout query).
+        return JSONResponse(answer) if answer is not None else Response(status_code=200)
+
+    return router
+
+
+def capabilities(settings: Settings) -> Capabilities:
+    return Capabilities(
+        title="Telegram",
+        buttons=True,
+        lists=False,
+        option_label_limit=BUTTON_LABEL_LIMIT,
+        # Telegram shows "/" commands as commands; a bare "help" is a word in a chat.
+        commands_need_slash=True,
+        # Telegram sells digital goods for Stars only; the operator chooses to (or not).
+        native_payment=NativePayment(
+            currency=STARS_CURRENCY,
+            per_rupee=settings.telegram_stars_per_rupee,
+            preferred=settings.telegram_payments == "stars",
+        ),
+        # Telegram reports neither delivery nor reading: its messages stay "sent".
+        receipts=False,
+    )
+
+
+def rate(settings: Settings) -> RateSettings:
+    return RateSettings(
+        key="telegram",
+        per_s=settings.telegram_rate_per_s,
+        chat_per_s=settings.telegram_chat_rate_per_s,
+        chat_burst=settings.telegram_chat_burst,
+    )
+
+
+def sender(settings: Settings, engine: AsyncEngine | None) -> TelegramSender:
+    return TelegramSender(settings)
+
+
+def cli(app: typer.Typer, context: CliContext) -> None:
+    """`krishi telegram set-webhook` and `krishi telegram setup`."""
+    telegram_app = typer.Typer(help="Telegram set-up.", no_args_is_help=True)
+    app.add_typer(telegram_app, name="telegram")
+
+    @telegram_app.command("set-webhook")
+    def set_webhook() -> None:
+        """Point Telegram at PUBLIC_BASE_URL/webhooks/telegram, with the secret token."""
+        settings = context.settings()
+        token, secret = settings.telegram_bot_token, settings.telegram_webhook_secret
+        if not settings.telegram_enabled or token is None or secret is None:
+            typer.echo(
+                "Telegram is off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET", err=True
+            )
+            raise typer.Exit(1)
+        url = settings.public_base_url.rstrip("/") + "/webhooks/telegram"
+
+        async def run() -> None:
+            bot = Bot(token.get_secret_value(), base_url=settings.telegram_api_base_url)
+            async with bot:
+                await bot.set_webhook(
+                    url, secret_token=secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES
+                )
+
+        asyncio.run(run())
+        typer.echo(f"webhook set to {url}")
+
+    @telegram_app.command("setup")
+    def setup() -> None:
+        """The bot's command menu in English, Hindi and Marathi, and its menu button."""
+        settings = context.settings()
+        if settings.telegram_bot_token is None:
+            typer.echo("Telegram is off: set TELEGRAM_BOT_TOKEN", err=True)
+            raise typer.Exit(1)
+        token = settings.telegram_bot_token.get_secret_value()
+        commands = context.command_menus()
+
+        async def run() -> None:
+            async with Bot(token, base_url=settings.telegram_api_base_url) as bot:
+                await set_up_bot(bot, commands)
+
+        asyncio.run(run())
+        typer.echo(f"commands set in {', '.join(commands)}; menu button set")
+
+
+CHANNEL = ChannelPlugin(
+    name="telegram",
+    enabled=lambda settings: settings.telegram_enabled,
+    needs="TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET",
+    capabilities=capabilities,
+    routes=routes,
+    sender=sender,
+    rate=rate,
+    cli=cli,
+)

@@ -1,5 +1,6 @@
 """Everything WhatsApp-specific (through Twilio): the signature check, form
-parsing, status callbacks, rendering options, and reading Twilio errors.
+parsing, status callbacks, rendering options, reading Twilio errors, its rate,
+and what it can do (`CHANNEL` at the end of this file).
 
 Options, inside the 24-hour window, go as WhatsApp's own interactive messages
 through Twilio's Content API: up to 3 as quick-reply buttons (`twilio/quick-reply`),
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.base.exceptions import TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -32,12 +34,24 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.rest.content.v1.content import ContentList
 
-from bot.channels.base import SendResult, numbered_text, split_text
-from bot.messages import Inbound, Reply
+from bot import metrics
+from bot.channels.base import (
+    Body,
+    ChannelPlugin,
+    RateSettings,
+    Record,
+    SendResult,
+    numbered_text,
+    split_text,
+)
+from bot.i18n import N_
+from bot.messages import Capabilities, Inbound, Reply
+from bot.runtime import RuntimeDep
 from bot.settings import Settings
+from db.queries import outbox
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -358,3 +372,135 @@ def _classify(exc: TwilioRestException) -> SendResult:
             "failed", error=f"twilio {exc.code}", identity_inactive_reason="unreachable"
         )
     return SendResult("failed", error=f"twilio {exc.status} {exc.code or ''}: {exc.msg}"[:500])
+
+
+# --- the plug-in: what the app, the sender and reports take from this file ----------
+
+
+class TwilioForm:
+    """Depends: the form of a call Twilio signed; 403 when WhatsApp is off or the
+    signature is wrong, 400 when the body is not a form."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def __call__(self, request: Request, raw: Body) -> dict[str, str]:
+        settings = self._settings
+        if not settings.whatsapp_enabled:
+            # Off (a credential missing or empty): nothing can be verified, nothing is taken.
+            raise HTTPException(status_code=403, detail="whatsapp is off")
+        try:
+            form = parse_form(raw)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise HTTPException(status_code=400, detail="malformed form") from exc
+        signature = request.headers.get("x-twilio-signature")
+        if not signature_is_valid(settings, request.url.path, request.url.query, form, signature):
+            raise HTTPException(status_code=403, detail="bad signature")
+        return form
+
+
+def routes(settings: Settings, record: Record) -> APIRouter:
+    router = APIRouter()
+    signed_form = TwilioForm(settings)
+
+    @router.post("/webhooks/whatsapp")
+    async def whatsapp_webhook(
+        rt: RuntimeDep,
+        # A default, not Annotated: the annotation is a string here (postponed
+        # evaluation) and could not name this function's local `signed_form`.
+        form: dict[str, str] = Depends(signed_form),
+    ) -> Response:
+        try:
+            inbound = parse_message(form)
+        except ValueError as exc:
+            metrics.INBOUND.labels("whatsapp", "malformed").inc()
+            raise HTTPException(status_code=400, detail="not a WhatsApp message") from exc
+        await record(rt, inbound)
+        # An empty TwiML answer: our replies go out through the sender.
+        return Response("<Response/>", media_type="application/xml")
+
+    @router.post("/webhooks/whatsapp/status")
+    async def whatsapp_status(
+        rt: RuntimeDep,
+        # A default, not Annotated: the annotation is a string here (postponed
+        # evaluation) and could not name this function's local `signed_form`.
+        form: dict[str, str] = Depends(signed_form),
+    ) -> Response:
+        try:
+            status = parse_status(form)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail="malformed status") from exc
+        if status is not None:
+            # A receipt is not a farmer's turn: it goes straight onto the outbound row.
+            async with rt.engine.begin() as conn:
+                await record_status(conn, status)
+        return Response(status_code=204)
+
+    return router
+
+
+async def record_status(conn: AsyncConnection, status: DeliveryStatus) -> None:
+    await outbox.record_delivery_status(
+        conn, provider_message_id=status.message_sid, status=status.status, error=status.error
+    )
+    metrics.OUTBOUND.labels("whatsapp", status.status).inc()
+
+
+# Why a message did not reach a farmer here, as reports record it: the 24-hour window,
+# and Twilio's error codes as status callbacks report them.
+DELIVERY_ERRORS = {
+    "needs template": N_("WhatsApp window closed (no template set up)"),
+    "needs_template: out of date when the farmer wrote again": N_(
+        "WhatsApp window closed, then out of date"
+    ),
+    "twilio 30003": N_("phone switched off or unreachable"),
+    "twilio 30005": N_("unknown number"),
+    "twilio 30006": N_("landline or unreachable network"),
+    "twilio 30007": N_("filtered as spam"),
+    "twilio 30008": N_("unknown delivery error"),
+    "twilio 63003": N_("not on WhatsApp"),
+    "twilio 63024": N_("not a valid WhatsApp number"),
+}
+
+
+def capabilities(settings: Settings) -> Capabilities:
+    interactive = settings.whatsapp_interactive
+    return Capabilities(
+        title="WhatsApp",
+        # Quick replies (up to 3) and lists (up to 10) through the Content API.
+        buttons=interactive,
+        lists=interactive,
+        option_label_limit=QUICK_REPLY_TITLE_LIMIT if interactive else 0,
+        # Farmers type "help" as readily as "/help"; menus answer to their numbers.
+        commands_need_slash=False,
+        native_payment=None,
+        # Twilio's status callbacks report delivered, read, failed.
+        receipts=True,
+        delivery_errors=DELIVERY_ERRORS,
+    )
+
+
+def rate(settings: Settings) -> RateSettings:
+    # Twilio's limit is per sender number: processes sending from one number share it.
+    # Broadcasts leave part of it (BROADCAST_WHATSAPP_REPLY_SHARE) to the farmers'
+    # replies, so a farmer who writes during a long broadcast is answered in time.
+    return RateSettings(
+        key=f"whatsapp:{settings.twilio_whatsapp_from}",
+        per_s=settings.whatsapp_rate_per_s,
+        reserve_for_replies=True,
+    )
+
+
+def sender(settings: Settings, engine: AsyncEngine | None) -> WhatsAppSender:
+    return WhatsAppSender(settings, engine)
+
+
+CHANNEL = ChannelPlugin(
+    name="whatsapp",
+    enabled=lambda settings: settings.whatsapp_enabled,
+    needs="TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM",
+    capabilities=capabilities,
+    routes=routes,
+    sender=sender,
+    rate=rate,
+)
