@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels import capabilities_by_channel
 from bot.jobs import ENGINE_JOBS
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -54,7 +55,9 @@ async def fan_out(
         broadcast = await q.start_fan_out(session, broadcast_id)
         if broadcast is None:
             return None
-        prepared = await broadcasting.bodies_of(session, broadcast, settings)
+        prepared = await broadcasting.bodies_of(
+            session, broadcast, settings, capabilities_by_channel(settings)
+        )
         if prepared is None:
             await q.cancel_broadcast(session, broadcast_id, "lesson not available")
             return None

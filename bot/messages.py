@@ -223,6 +223,12 @@ class Capabilities:
     native_payment: NativePayment | None = None
     # The provider reports delivery and reading of our messages.
     receipts: bool = False
+    # A message outside a turn (a broadcast) may carry options: a tap names its own
+    # choice. Where options are answered by number, the number means the menu of the
+    # farmer's last turn, so such a message must not bring numbers of its own.
+    options_outside_a_turn: bool = False
+    # Outside the provider's reply window only approved templates go out (WhatsApp's 24 h).
+    templates_outside_window: bool = False
     # The provider's delivery errors, as reports record them ("twilio 63003"), and
     # what each means to a person (marked with N_, translated where shown).
     delivery_errors: Mapping[str, str] = field(default_factory=dict)

@@ -87,6 +87,7 @@ class ChannelWorker:
         self._pacing = asyncio.Lock()
         # When this worker's last `rate` sends went: no second may hold more.
         self._sent_at: deque[float] = deque(maxlen=max(1, int(rate_per_s)))
+        self._window = asyncio.Lock()
         # Claimed rows whose slot has not come yet: given back to the queue on stop.
         self._undispatched: set[int] = set()
         # Addresses that got a 429 lately: a few at once means the channel, not a chat.
@@ -194,17 +195,11 @@ class ChannelWorker:
         for message, cost in zip(batch, costs, strict=True):
             await self._slots.acquire()
             due = max(start + offset, self._next_send)
-            if len(self._sent_at) == self._sent_at.maxlen:
-                # Never more than the provider's limit in any second of our own sends,
-                # with a guard for the network's jitter: catching up after a late
-                # wake-up must not bunch sends into one window (CI saw that at 40/s).
-                due = max(due, self._sent_at[0] + 1.0 + WINDOW_GUARD_S)
             offset += cost
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             now = time.monotonic()
-            self._sent_at.append(now)
             self._next_send = (due if now - due <= MAX_LATE_S else now) + cost
             self._undispatched.discard(message.id)
             task = asyncio.create_task(self._deliver(message))
@@ -216,6 +211,7 @@ class ChannelWorker:
             if not message.is_active:
                 result = SendResult("failed", error=f"address inactive: {message.inactive_reason}")
             else:
+                await self._take_window_place()
                 started = time.perf_counter()
                 try:
                     result = await self.sender.send(message.address, Reply.from_json(message.body))
@@ -227,6 +223,19 @@ class ChannelWorker:
             self._results_waiting.set()
         finally:
             self._slots.release()
+
+    async def _take_window_place(self) -> None:
+        """Right before a provider call: never more than the provider's limit in any
+        second of this worker's calls, with a guard for the jitter between here and the
+        provider's clock. Checked at the call, not when the send was scheduled: a busy
+        event loop delays some calls more than others, and catching up after a late
+        wake-up must not bunch calls into one window (CI saw that at 40/s)."""
+        async with self._window:
+            if len(self._sent_at) == self._sent_at.maxlen:
+                wait = self._sent_at[0] + 1.0 + WINDOW_GUARD_S - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            self._sent_at.append(time.monotonic())
 
     async def _record_results(self) -> None:
         while True:

@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGES, _, use_language
-from bot.messages import Reply
+from bot.messages import Capabilities, Reply
 from bot.settings import Settings
 from db.queries import broadcasts as q
 from db.queries import lessons as lessons_q
@@ -50,7 +51,6 @@ FAN_OUT_JOB = "broadcast_fan_out"
 # Broadcasts run this much under the channel's rate: room for the jitter between our
 # send times and the provider's clock (a few ms a message) in its one-second window.
 BROADCAST_HEADROOM = 0.02
-CHANNELS = ("telegram", "whatsapp")
 # get_lesson wants a farmer; nobody has this id, so the lesson is read as a stranger would.
 _NOBODY = uuid.UUID(int=0)
 
@@ -166,10 +166,14 @@ def header(course_title: str, emoji: str | None) -> str:
 
 
 async def bodies_of(
-    session: AsyncSession, broadcast: q.BroadcastRow, settings: Settings
+    session: AsyncSession,
+    broadcast: q.BroadcastRow,
+    settings: Settings,
+    channels: Mapping[str, Capabilities],
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
-    """The message per "channel:language", and its template form for WhatsApp outside
-    the 24-hour window. None when there is nothing to send (the lesson was deleted)."""
+    """The message per "channel:language", and its template form for channels that
+    send only templates outside their reply window. None when there is nothing to
+    send (the lesson was deleted)."""
     lesson = None
     if broadcast.lesson_id is not None:
         lesson = await lessons_q.get_lesson(session, broadcast.lesson_id, _NOBODY)
@@ -184,13 +188,14 @@ async def bodies_of(
     bodies: dict[str, dict[str, Any]] = {}
     templates: dict[str, dict[str, Any]] = {}
     replies = broadcast_replies(
-        broadcast.course_title, broadcast.course_emoji, broadcast.text, lesson
+        broadcast.course_title, broadcast.course_emoji, broadcast.text, lesson, channels
     )
     for key, sent in replies.items():
         bodies[key] = sent.to_json()
         templates[key] = bodies[key]
-        sid = sids.get(key.partition(":")[2])
-        if sid and key.startswith("whatsapp:"):
+        channel, _sep, language = key.partition(":")
+        sid = sids.get(language)
+        if sid and channels[channel].templates_outside_window:
             templates[key] = {
                 **bodies[key],
                 "extra": {"content_sid": sid, "content_variables": variables},
@@ -199,7 +204,11 @@ async def bodies_of(
 
 
 def broadcast_replies(
-    course_title: str, emoji: str | None, text: str | None, lesson: lessons_q.LessonView | None
+    course_title: str,
+    emoji: str | None,
+    text: str | None,
+    lesson: lessons_q.LessonView | None,
+    channels: Mapping[str, Capabilities],
 ) -> dict[str, Reply]:
     """What each farmer gets, per "channel:language" (the console previews these)."""
     replies: dict[str, Reply] = {}
@@ -211,10 +220,8 @@ def broadcast_replies(
                 reply = dataclasses.replace(shown, text=top + "\n\n" + shown.text)
             else:
                 reply = Reply(top + "\n\n" + (text or ""))
-        for channel in CHANNELS:
-            # A WhatsApp farmer answers menus by number, and their numbered menu is
-            # the one of their last turn: a broadcast must not offer numbers of its own.
-            sent = dataclasses.replace(reply, options=()) if channel == "whatsapp" else reply
+        for channel, can in channels.items():
+            sent = reply if can.options_outside_a_turn else dataclasses.replace(reply, options=())
             replies[f"{channel}:{language}"] = sent
     return replies
 
@@ -225,7 +232,8 @@ async def preview_replies(
     emoji: str | None,
     text: str | None,
     lesson_id: uuid.UUID | None,
+    channels: Mapping[str, Capabilities],
 ) -> dict[str, Reply]:
     """The replies a broadcast not yet made would send, read as the fan-out reads them."""
     lesson = await lessons_q.get_lesson(session, lesson_id, _NOBODY) if lesson_id else None
-    return broadcast_replies(course_title, emoji, text, lesson)
+    return broadcast_replies(course_title, emoji, text, lesson, channels)

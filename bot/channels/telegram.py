@@ -403,6 +403,7 @@ def capabilities(settings: Settings) -> Capabilities:
         ),
         # Telegram reports neither delivery nor reading: its messages stay "sent".
         receipts=False,
+        options_outside_a_turn=True,
     )
 
 

@@ -477,6 +477,7 @@ def capabilities(settings: Settings) -> Capabilities:
         # Twilio's status callbacks report delivered, read, failed.
         receipts=True,
         delivery_errors=DELIVERY_ERRORS,
+        templates_outside_window=True,
     )
 
 

@@ -28,6 +28,7 @@ from bot.api import courses as content
 from bot.api import grading as grading_api
 from bot.api import instructors as instructors_api
 from bot.api import purchases as purchases_api
+from bot.channels import capabilities_by_channel
 from bot.channels.base import numbered_text
 from bot.console import auth
 from bot.console.auth import SignedIn, SignInNeeded, Visitor, VisitorDep, actor_of
@@ -735,8 +736,9 @@ async def broadcast_preview(request: Request, who: SignedIn, session: UnitOfWork
         else None
     )
     replies = await preview_replies(
-        session, str(course["title"]), course.get("thumbnail_emoji"), body.text, body.lesson_id
-    )
+        session, str(course["title"]), course.get("thumbnail_emoji"), body.text, body.lesson_id,
+        capabilities_by_channel(runtime_of(request).settings),
+    )  # fmt: skip
     # One preview per channel and language someone will get it in (English when nobody).
     reached = [
         f"{channel}:{language}"
