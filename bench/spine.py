@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
@@ -201,6 +202,14 @@ async def seed_extra(url: str, users: int) -> None:
         await conn.close()
 
 
+@contextlib.contextmanager
+def workers(command: list[str], env: dict[str, str], count: int) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for _ in range(count):
+            stack.enter_context(process(command, env, 0))
+        yield
+
+
 def row(name: str, value: float, unit: str, target: str) -> str:
     return f"{name:58} {value:>10.1f} {unit:8} {target}"
 
@@ -209,6 +218,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="`krishi worker`s beside the web process"
+    )
     args = parser.parse_args()
     seconds, users = args.seconds, args.users
     server = server_url()
@@ -241,7 +253,7 @@ async def main() -> None:
             worker_env = {**krishi_env(url, telegram_port, True), "SENDER_ENABLED": "false"}
             serve = [PY, "-m", "bot.cli", "serve", "--port", str(port)]
             worker = [PY, "-m", "bot.cli", "worker"]
-            with process(serve, web_env, port), process(worker, worker_env, 0):
+            with process(serve, web_env, port), workers(worker, worker_env, args.worker_processes):
                 base += 100_000_000
                 await turns_under_load(url, port, 2, users, "/help", base)  # warm up
                 await drained(url)
@@ -291,7 +303,7 @@ async def main() -> None:
             }
             web_env = {**env, "RUN_SENDER": "false"}
             serve = [PY, "-m", "bot.cli", "serve", "--port", str(port)]
-            with process(serve, web_env, port), process(worker, env, 0):
+            with process(serve, web_env, port), workers(worker, env, args.worker_processes):
                 fresh = FIRST_CHAT + 3_000_000
                 base += 100_000_000
                 await reply_latencies(port, telegram_port, 50, 2, fresh, base)  # warm up

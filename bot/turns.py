@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 FLOOD_KEY = "_flood_notice_at"
 BATCH_FARMERS = 32
+# Turns per batch transaction, each a subtransaction: PostgreSQL keeps up to 64 of a
+# transaction's subtransaction ids in shared memory; past that every other session's
+# snapshot checks slow down (the "subxid overflow").
+MAX_TURNS_PER_BATCH = 60
 PER_FARMER = 8
 FLOOD_LIMIT = 20
 FLOOD_NOTICE_EVERY = dt.timedelta(minutes=1)
@@ -261,10 +265,15 @@ class TurnWorkers:
             by_address: dict[tuple[str, str], list[inbox_q.Pending]] = {}
             for message in pending:
                 by_address.setdefault((message.channel, message.address), []).append(message)
+            budget = MAX_TURNS_PER_BATCH
             for claim in claims:
                 messages = by_address.get((claim.channel, claim.address))
-                if messages:
-                    handled += await self._answer_farmer(raw, conn, claim, messages, notify)
+                if messages and budget > 0:
+                    answered = await self._answer_farmer(
+                        raw, conn, claim, messages[:budget], notify
+                    )
+                    handled += answered
+                    budget -= answered
                     replied.add(claim.channel)
         if self.wake_sender is not None:
             for channel in replied:
@@ -352,7 +361,9 @@ class TurnWorkers:
                     raw, session, inbound, farmer, conversation, self.settings,
                     inbox_id=inbox_id, notices=notices, notify=notify,
                 )  # fmt: skip
-            await raw.execute("RELEASE SAVEPOINT turn")
+            # Not released: a savepoint left open until the batch commits costs nothing,
+            # and RELEASE would be one more round trip per turn. A later turn's
+            # ROLLBACK TO goes back to its own (the newest of the name).
             metrics.INBOUND.labels(inbound.channel, "handled").inc()
             return conversation
         except Exception as exc:
