@@ -19,8 +19,13 @@ run: $(STAMP)
 	$(BIN)/krishi serve
 
 ## Run the whole test suite (embedded PostgreSQL unless TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: $(STAMP) /usr/bin/chromium
 	$(BIN)/pytest
+
+# Debian's Chromium for the console's browser tests (tests/browser): installed from
+# Debian's packages when missing, never a browser downloaded by a test tool.
+/usr/bin/chromium:
+	apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 
 ## Everything CI runs.
 check: $(STAMP)
