@@ -22,7 +22,7 @@ from bot.romanize import romanize
 from db.queries import search as q
 from handlers import start
 from handlers.base import IDLE, STAY, Answer, Conversation, Turn, on
-from handlers.categories import CONTENT_LANGUAGE, category_options
+from handlers.categories import CONTENT_LANGUAGE, category_options, other_languages_option
 from handlers.jobs import JOBS, Work
 
 PAGE_SIZE = 5
@@ -39,6 +39,7 @@ MAX_QUOTED_CHARS = 40
 
 KIND_EMOJI = {"course": "📘", "lesson": "📖", "article": "📄", "video": "🎬"}
 MORE_PAYLOAD = "search:more"
+ALL_LANGUAGES_PAYLOAD = "search:all"
 # What farmers type, instead of the option's number, to see the next page.
 _MORE_WORDS = frozenset(
     {"more", "next page", "aur", "aur dikhao", "और", "और दिखाओ", "aage", "आगे", "ajun", "अजून", "pudhe", "पुढे"}
@@ -80,18 +81,20 @@ def _quoted(query: str) -> str:
     return _shorten(query, MAX_QUOTED_CHARS)
 
 
-async def _show_page(turn: Turn, query: str, offset: int) -> Answer:
+async def _show_page(turn: Turn, query: str, offset: int, *, all_languages: bool = False) -> Answer:
     page = await q.search_catalogue(
         turn.session,
         query,
         content_language=CONTENT_LANGUAGE.get(turn.farmer.language),
         limit=PAGE_SIZE,
         offset=offset,
+        all_languages=all_languages,
     )
+    kept = {"query": query, "offset": offset, "all": all_languages}
     if not page.results:
         if offset > 0:
             all_found = Reply(_("That is all I found for “{query}”.").format(query=_quoted(query)))
-            return Answer([all_found], SEARCHING, {"query": query, "offset": offset})
+            return Answer([all_found], SEARCHING, kept)
         nothing = Reply(
             _(
                 "I could not find anything for “{query}”. Try another word, or choose a topic:"
@@ -117,8 +120,11 @@ async def _show_page(turn: Turn, query: str, offset: int) -> Answer:
     ]
     if offset + len(page.results) < page.total:
         options.append(Option(_("➡️ More results"), MORE_PAYLOAD))
+    elif page.hidden_other_languages:
+        # The farmer's own language first and alone; the rest behind one option.
+        options.append(other_languages_option(ALL_LANGUAGES_PAYLOAD))
     found = Reply(header, options=tuple(options))
-    return Answer([found], SEARCHING, {"query": query, "offset": offset})
+    return Answer([found], SEARCHING, kept)
 
 
 def _ask_what(turn: Turn) -> Answer:
@@ -132,7 +138,15 @@ async def _next_page(turn: Turn) -> Answer | list[Reply]:
     offset = turn.data.get("offset")
     if turn.state != SEARCHING or not isinstance(query, str) or not isinstance(offset, int):
         return [Reply(_("That search is over. Send /search and a few words to search again."))]
-    return await _show_page(turn, query, offset + PAGE_SIZE)
+    every = bool(turn.data.get("all"))
+    return await _show_page(turn, query, offset + PAGE_SIZE, all_languages=every)
+
+
+async def _other_languages(turn: Turn) -> Answer | list[Reply]:
+    query = turn.data.get("query")
+    if turn.state != SEARCHING or not isinstance(query, str):
+        return [Reply(_("That search is over. Send /search and a few words to search again."))]
+    return await _show_page(turn, query, 0, all_languages=True)
 
 
 async def search(turn: Turn) -> Answer:
@@ -144,9 +158,11 @@ async def search(turn: Turn) -> Answer:
 
 
 async def search_button(turn: Turn) -> Answer | list[Reply]:
-    """Answers `search:more` with the next results to choose from; a bare `search` button asks what to look for."""
+    """Answers `search:more` with the next results and `search:all` with those in every language; a bare `search` button asks what to look for."""
     if turn.arg == "more":
         return await _next_page(turn)
+    if turn.arg == "all":
+        return await _other_languages(turn)
     return _ask_what(turn)
 
 

@@ -107,6 +107,8 @@ class Found:
 class SearchPage:
     results: list[Found]
     total: int  # every match, not only this page's; 0 when the page is empty
+    # Matches in other languages left out because the farmer's own has some.
+    hidden_other_languages: int = 0
 
 
 _SEARCH = text(
@@ -181,10 +183,16 @@ _SEARCH = text(
         SELECT r.*, max(r.score) OVER () AS best,
                max(r.score) FILTER (WHERE r.speaks) OVER () AS best_in_language
           FROM ranked r
+    ), kept AS (
+        SELECT * FROM judged
+         WHERE score >= :floor * CASE WHEN speaks THEN best_in_language ELSE best END
     )
-    SELECT kind, id, title, speaks, exact, count(*) OVER () AS total
-      FROM judged
-     WHERE score >= :floor * CASE WHEN speaks THEN best_in_language ELSE best END
+    -- Other languages only when asked for, or when nothing is in the farmer's own.
+    SELECT kind, id, title, speaks, exact, count(*) OVER () AS total,
+           CASE WHEN (SELECT bool_or(speaks) FROM kept)
+                THEN (SELECT count(*) FROM kept WHERE NOT speaks) ELSE 0 END AS others
+      FROM kept
+     WHERE speaks OR :all_languages OR best_in_language IS NULL
      ORDER BY speaks DESC, score DESC, title, id
      LIMIT :limit OFFSET :offset
     """
@@ -205,6 +213,7 @@ _SEARCH = text(
     bindparam("floor", RELEVANCE_FLOOR, type_=Float),
     bindparam("limit", type_=Integer),
     bindparam("offset", type_=Integer),
+    bindparam("all_languages", type_=Boolean),
 )
 
 
@@ -215,11 +224,12 @@ async def search_catalogue(
     content_language: str | None,
     limit: int,
     offset: int = 0,
+    all_languages: bool = False,
 ) -> SearchPage:
     """One page of what matches `words`, best first, and how many match in all.
 
     `content_language` is the catalogue's name of the farmer's language
-    ("Hindi"); its items come first.
+    ("Hindi"); only its items are shown while it has any, unless `all_languages`.
     """
     terms = content_terms(words)
     if not terms:
@@ -249,6 +259,7 @@ async def search_catalogue(
                 "language": (content_language or "").lower().replace(" ", ""),
                 "limit": limit,
                 "offset": offset,
+                "all_languages": all_languages,
             },
         )
     ).all()
@@ -264,7 +275,8 @@ async def search_catalogue(
     ]
     # A page past the end has no row to carry the total: 0 says "nothing here".
     total = int(rows[0].total) if rows else 0
-    return SearchPage(results, total)
+    others = int(rows[0].others) if rows else 0
+    return SearchPage(results, total, hidden_other_languages=0 if all_languages else others)
 
 
 _CATALOGUE_TEXTS = """

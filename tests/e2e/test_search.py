@@ -236,10 +236,17 @@ async def test_devanagari_query_finds_devanagari_content(service: Service) -> No
     reply = await says(service, chat, "/search सिंचाई")
 
     found = payloads(reply)
-    # Both Hindi items say सिंचाई; the Marathi सिंचन article is only close, so it comes last.
-    assert set(found[:2]) == {items["drip_hi"], items["drip_video"]}
+    # Both Hindi items say सिंचाई; the Marathi सिंचन article, only close, waits behind
+    # "Other languages" (the farmer's own language has matches).
+    assert found == [items["drip_hi"], items["drip_video"], "search:all"] or found == [
+        items["drip_video"],
+        items["drip_hi"],
+        "search:all",
+    ]
     assert items["ipm_en"] not in found and items["wheat_hi"] not in found
-    assert reply.params["text"] == found_header("hi", len(found), "सिंचाई")
+    assert reply.params["text"] == found_header("hi", 2, "सिंचाई")
+    every = payloads(await taps(service, chat, "search:all"))
+    assert items["irrigation_mr"] in every and every[-1] != "search:all"
     labels = dict((payload, label) for label, payload in buttons(reply))
     assert labels[items["drip_hi"]] == "📘 ड्रिप सिंचाई से पानी की बचत"
     assert labels[items["drip_video"]] == "🎬 ड्रिप सिंचाई कैसे लगाएँ"
@@ -299,7 +306,10 @@ async def test_marathi_query_and_the_farmers_language_first(service: Service) ->
     hindi = await farmer_on_telegram(service, "hi")
     found = payloads(await says(service, hindi, "/search drip"))
     assert set(found[:2]) == {items["drip_hi"], items["drip_video"]}
-    assert found[2] == items["drip_en"]
+    assert found[2] == "search:all"  # English and Marathi matches, behind one option
+    every = payloads(await taps(service, hindi, "search:all"))
+    assert set(every[:2]) == {items["drip_hi"], items["drip_video"]}
+    assert every[2] == items["drip_en"]
     english = await farmer_on_telegram(service, "en")
     found = payloads(await says(service, english, "/search drip"))
     # The video is in "Hindi, English": it counts as English too.
@@ -683,9 +693,13 @@ async def test_a_hindi_search_shows_hindi_items_first(service: Service) -> None:
 
     found = payloads(await says(service, hindi, "/search कीट नियंत्रण"))
 
-    # Only the Marathi items say नियंत्रण; the Hindi one says कीटों, and comes first.
-    assert found[0] == items["pests_hi"]
-    assert {items["pests_mr"], items["cotton_pests_mr"]} <= set(found[1:])
+    # Only the Marathi items say नियंत्रण; the Hindi one says कीटों, and comes alone,
+    # with the Marathi ones behind "Other languages".
+    assert found[0] == items["pests_hi"] and found[-1] == "search:all"
+    assert not {items["pests_mr"], items["cotton_pests_mr"]} & set(found)
+    every = payloads(await taps(service, hindi, "search:all"))
+    assert every[0] == items["pests_hi"]
+    assert {items["pests_mr"], items["cotton_pests_mr"]} <= set(every[1:])
 
 
 async def test_a_question_finds_the_lesson_and_opens_it(service: Service) -> None:
