@@ -157,7 +157,8 @@ class ChannelWorker:
             if not batch:
                 return None
             costs = [
-                self.broadcast_interval if message.kind == "broadcast" else self.interval
+                (self.broadcast_interval if message.kind == "broadcast" else self.interval)
+                * self.sender.calls_for(Reply.from_json(message.body))
                 for message in batch
             ]
             span = sum(costs)
@@ -211,10 +212,11 @@ class ChannelWorker:
             if not message.is_active:
                 result = SendResult("failed", error=f"address inactive: {message.inactive_reason}")
             else:
-                await self._take_window_place()
+                reply = Reply.from_json(message.body)
+                await self._take_window_places(self.sender.calls_for(reply))
                 started = time.perf_counter()
                 try:
-                    result = await self.sender.send(message.address, Reply.from_json(message.body))
+                    result = await self.sender.send(message.address, reply)
                 except Exception as exc:  # a bug in rendering must not kill the worker
                     log.exception("send crashed for message %s", message.id)
                     result = SendResult("retry", error=f"crash: {type(exc).__name__}")
@@ -224,18 +226,23 @@ class ChannelWorker:
         finally:
             self._slots.release()
 
-    async def _take_window_place(self) -> None:
+    async def _take_window_places(self, calls: int) -> None:
         """Right before a provider call: never more than the provider's limit in any
         second of this worker's calls, with a guard for the jitter between here and the
         provider's clock. Checked at the call, not when the send was scheduled: a busy
         event loop delays some calls more than others, and catching up after a late
         wake-up must not bunch calls into one window (CI saw that at 40/s)."""
         async with self._window:
-            if len(self._sent_at) == self._sent_at.maxlen:
-                wait = self._sent_at[0] + 1.0 + WINDOW_GUARD_S - time.monotonic()
+            limit = self._sent_at.maxlen or 1
+            calls = min(calls, limit)
+            if len(self._sent_at) + calls > limit:
+                # The call `calls` places back in the window must be a second gone.
+                oldest = self._sent_at[len(self._sent_at) + calls - limit - 1]
+                wait = oldest + 1.0 + WINDOW_GUARD_S - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            self._sent_at.append(time.monotonic())
+            now = time.monotonic()
+            self._sent_at.extend([now] * calls)
 
     async def _record_results(self) -> None:
         while True:

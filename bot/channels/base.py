@@ -45,6 +45,11 @@ class ChannelSender(Protocol):
 
     async def send(self, address: str, reply: Reply) -> SendResult: ...
 
+    def calls_for(self, reply: Reply) -> int:
+        """How many provider calls `send` makes for `reply`: each counts against the
+        provider's rate (a caption split in two, a spent keyboard cleared first)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -276,8 +276,16 @@ class TelegramSender:
             request=self._request,
         )
 
+    def calls_for(self, reply: Reply) -> int:
+        calls = 1 + ("clear_buttons_of" in reply.extra)
+        if reply.media_url and reply.invoice is None:
+            text = fit_buttons(reply, BUTTON_LABEL_LIMIT).text
+            calls += len(split_text(text, CAPTION_LIMIT)) > 1
+        return calls
+
     async def send(self, address: str, reply: Reply) -> SendResult:
-        """One reply is one Bot API call; the outbox already split long text."""
+        """One reply is one Bot API call (two when a spent keyboard is cleared first, or
+        a caption runs past Telegram's limit); the outbox already split long text."""
         layout = fit_buttons(reply, BUTTON_LABEL_LIMIT)
         text = layout.text
         if reply.link and reply.link_label is None:

@@ -278,6 +278,11 @@ class WhatsAppSender:
         self._engine = engine if settings.whatsapp_interactive else None
         self._contents: dict[str, str] = {}
 
+    def calls_for(self, reply: Reply) -> int:
+        # A media caption past WhatsApp's limit goes on in a second message.
+        long_caption = len(numbered_text(reply)) > MEDIA_CAPTION_LIMIT
+        return 2 if reply.media_url and "content_sid" not in reply.extra and long_caption else 1
+
     async def send(self, address: str, reply: Reply) -> SendResult:
         kwargs: dict[str, Any] = {
             "from_": self._from,
