@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections import deque
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -43,6 +44,16 @@ CHANNEL_429_CHATS = 3
 def backoff(attempt: int) -> float:
     """Exponential backoff with jitter: 1 s, 2 s, 4 s … capped at 5 minutes."""
     return float(min(300.0, 2.0 ** max(attempt - 1, 0)) * random.uniform(0.8, 1.2))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A claimed message, read once: what goes out, its provider calls, its rate cost."""
+
+    message: outbox.Claimed
+    reply: Reply
+    calls: int
+    cost: float
 
 
 class ChannelWorker:
@@ -156,12 +167,9 @@ class ChannelWorker:
                 batch += await claim(conn, limit=room, kind="broadcasts")
             if not batch:
                 return None
-            costs = [
-                (self.broadcast_interval if message.kind == "broadcast" else self.interval)
-                * self.sender.calls_for(Reply.from_json(message.body))
-                for message in batch
-            ]
-            span = sum(costs)
+            # Each body is read once here: what it costs of the rate, then what is sent.
+            sends = [self._outgoing(message) for message in batch]
+            span = sum(send.cost for send in sends)
             first_slot, db_now = await outbox.reserve_span(conn, key=self.rate_key, span_s=span)
             wait = (first_slot - db_now).total_seconds() + span
             if wait > lease_s / 2:
@@ -171,12 +179,18 @@ class ChannelWorker:
                 )
         # Slots are in database time; convert once to this process's monotonic clock.
         start = time.monotonic() + (first_slot - db_now).total_seconds()
-        pacer = asyncio.create_task(self._pace(batch, costs, start))
+        pacer = asyncio.create_task(self._pace(sends, start))
         self._pacers.add(pacer)
         pacer.add_done_callback(self._pacers.discard)
         return start + span - time.monotonic()
 
-    async def _pace(self, batch: list[outbox.Claimed], costs: list[float], start: float) -> None:
+    def _outgoing(self, message: outbox.Claimed) -> _Outgoing:
+        reply = Reply.from_json(message.body)
+        calls = self.sender.calls_for(reply)
+        interval = self.broadcast_interval if message.kind == "broadcast" else self.interval
+        return _Outgoing(message, reply, calls, interval * calls)
+
+    async def _pace(self, sends: list[_Outgoing], start: float) -> None:
         """Send each message of a batch at its reserved slot, never before it.
 
         A send a little late (the event loop woke late) does not push the later ones
@@ -184,39 +198,37 @@ class ChannelWorker:
         past MAX_LATE_S is the rest re-based on now: catching up on a long stall would
         bunch sends, and a strict one-second window at the provider counts them.
         """
-        self._undispatched.update(message.id for message in batch)
+        self._undispatched.update(send.message.id for send in sends)
         # One batch at a time: the next one, claimed early, waits for this one's last send.
         async with self._pacing:
-            await self._pace_batch(batch, costs, start)
+            await self._pace_batch(sends, start)
 
-    async def _pace_batch(
-        self, batch: list[outbox.Claimed], costs: list[float], start: float
-    ) -> None:
+    async def _pace_batch(self, sends: list[_Outgoing], start: float) -> None:
         offset = 0.0
-        for message, cost in zip(batch, costs, strict=True):
+        for send in sends:
             await self._slots.acquire()
             due = max(start + offset, self._next_send)
-            offset += cost
+            offset += send.cost
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             now = time.monotonic()
-            self._next_send = (due if now - due <= MAX_LATE_S else now) + cost
-            self._undispatched.discard(message.id)
-            task = asyncio.create_task(self._deliver(message))
+            self._next_send = (due if now - due <= MAX_LATE_S else now) + send.cost
+            self._undispatched.discard(send.message.id)
+            task = asyncio.create_task(self._deliver(send))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
-    async def _deliver(self, message: outbox.Claimed) -> None:
+    async def _deliver(self, send: _Outgoing) -> None:
+        message = send.message
         try:
             if not message.is_active:
                 result = SendResult("failed", error=f"address inactive: {message.inactive_reason}")
             else:
-                reply = Reply.from_json(message.body)
-                await self._take_window_places(self.sender.calls_for(reply))
+                await self._take_window_places(send.calls)
                 started = time.perf_counter()
                 try:
-                    result = await self.sender.send(message.address, reply)
+                    result = await self.sender.send(message.address, send.reply)
                 except Exception as exc:  # a bug in rendering must not kill the worker
                     log.exception("send crashed for message %s", message.id)
                     result = SendResult("retry", error=f"crash: {type(exc).__name__}")

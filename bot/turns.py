@@ -101,9 +101,8 @@ async def _converse(
     inbox_id: int | None,
     notices: list[Reply],
     notify: bool,
-) -> tuple[q.ConversationRow, bool]:
-    """Run the handler and save what it did; returns where the conversation now stands,
-    and whether replies were queued."""
+) -> q.ConversationRow:
+    """Run the handler and save what it did; returns where the conversation now stands."""
     data = dict(conversation.data)
     menu = data.pop(MENU_KEY, [])
     menu_labels = data.pop(MENU_LABELS_KEY, [])
@@ -150,7 +149,7 @@ async def _converse(
         inbox_id=inbox_id,
         notify=notify,
     )
-    return q.ConversationRow(turn.state, saved), bool(bodies)
+    return q.ConversationRow(turn.state, saved)
 
 
 async def _apologise(
@@ -357,7 +356,7 @@ class TurnWorkers:
         try:
             # Handlers query through SQLAlchemy, in this same transaction.
             async with AsyncSession(bind=conn, autoflush=False) as session:
-                conversation, _queued = await _converse(
+                conversation = await _converse(
                     raw, session, inbound, farmer, conversation, self.settings,
                     inbox_id=inbox_id, notices=notices, notify=notify,
                 )  # fmt: skip
